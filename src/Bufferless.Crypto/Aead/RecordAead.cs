@@ -1,0 +1,74 @@
+namespace Bufferless.Crypto.Aead;
+
+/// <summary>
+/// One AEAD key, set once, used for many records. Thread-compatible (one user at a time), not thread-safe.
+/// Every operation accepts in-place use: an output span that starts at the same address as its input.
+/// No operation allocates once the key is set. The key schedule is zeroed on <see cref="Dispose"/>.
+/// </summary>
+/// <remarks>
+/// A TLS record body is <c>ciphertext || tag</c> (tag is <see cref="AeadAlgorithmInfo.TagSize"/> bytes).
+/// The nonce is the 12-byte per-record nonce (for TLS 1.3: IV xor record number, see <see cref="RecordNonce"/>).
+/// </remarks>
+public abstract class RecordAead : IDisposable
+{
+    public abstract AeadAlgorithm Algorithm { get; }
+
+    /// <summary>Encrypts a whole record in one call: writes <c>plaintext.Length + 16</c> bytes (ciphertext then tag) into <paramref name="body"/>.</summary>
+    public abstract void Seal(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext, Span<byte> body);
+
+    /// <summary>Decrypts and authenticates a whole record body (ciphertext then tag). On failure the plaintext span is cleared and false returned.</summary>
+    public abstract bool Open(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> body, Span<byte> plaintext);
+
+    /// <summary>
+    /// Keystream only (no authentication): XORs the keystream for bytes <c>[offset, offset + input.Length)</c>
+    /// of the record's ciphertext into <paramref name="output"/>. Used to place an out-of-order segment.
+    /// </summary>
+    public abstract void ApplyKeystream(ReadOnlySpan<byte> nonce, long offset, ReadOnlySpan<byte> input, Span<byte> output);
+
+    /// <summary>A reusable streaming opener bound to this key. Allocate once, <see cref="RecordOpener.Begin"/> per record.</summary>
+    public abstract RecordOpener CreateOpener();
+
+    /// <summary>Creates the fastest implementation this machine supports (chosen once per process).</summary>
+    public static RecordAead Create(AeadAlgorithm algorithm, ReadOnlySpan<byte> key) => AeadFactory.Create(algorithm, key);
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected abstract void Dispose(bool disposing);
+}
+
+/// <summary>
+/// Decrypts one record piece by piece as TCP segments bring it: bytes of the record body (ciphertext, then the
+/// 16-byte tag) in order, in pieces of any size, including one byte. Plaintext is written as ciphertext arrives;
+/// the tag is checked in constant time by <see cref="Finish"/>. Plaintext written before <see cref="Finish"/>
+/// returns true is unauthenticated.
+/// </summary>
+public abstract class RecordOpener : IDisposable
+{
+    /// <summary>Starts a record whose ciphertext (without the tag) is <paramref name="ciphertextLength"/> bytes.</summary>
+    public abstract void Begin(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, int ciphertextLength);
+
+    /// <summary>
+    /// Feeds the next body bytes. Returns the number of plaintext bytes written to <paramref name="plaintext"/>
+    /// (the ciphertext bytes among <paramref name="body"/>; tag bytes are kept inside). Throws
+    /// <see cref="InvalidOperationException"/> when fed more than the body length.
+    /// </summary>
+    public abstract int Update(ReadOnlySpan<byte> body, Span<byte> plaintext);
+
+    /// <summary>Body bytes still expected (ciphertext and tag).</summary>
+    public abstract int Remaining { get; }
+
+    /// <summary>Checks the tag once every body byte arrived; false on mismatch or if bytes are missing.</summary>
+    public abstract bool Finish();
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected abstract void Dispose(bool disposing);
+}
