@@ -20,6 +20,14 @@ public abstract class KeyAgreement
     /// </summary>
     public abstract bool TryServerRespond(ReadOnlySpan<byte> clientShare, Span<byte> serverShare, Span<byte> sharedSecret);
 
+    /// <summary>
+    /// Deterministic server side for known-answer tests (e.g. the RFC 8448 traces): as
+    /// <see cref="TryServerRespond(ReadOnlySpan{byte}, Span{byte}, Span{byte})"/> but with the given private key
+    /// (X25519: 32 bytes; NIST curves: the big-endian scalar). Groups without a meaningful fixed key
+    /// (the ML-KEM hybrid) throw <see cref="NotSupportedException"/>.
+    /// </summary>
+    public abstract bool TryServerRespond(ReadOnlySpan<byte> clientShare, ReadOnlySpan<byte> serverPrivateKey, Span<byte> serverShare, Span<byte> sharedSecret);
+
     /// <summary>Client side: a fresh ephemeral key pair.</summary>
     public abstract ClientKeyShare CreateClientShare();
 
