@@ -1,0 +1,362 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Bufferless.Tls;
+
+namespace Bufferless.Proxy;
+
+/// <summary>
+/// One client connection of the socket full proxy (patent Fig. 7): TLS on the client socket, plain TCP to a backend.
+/// Holds no buffer while idle: every read first waits for readability with a zero-byte receive, then rents a
+/// buffer for exactly the bytes that are there and returns it before waiting again (as YARP does).
+/// The TLS object is not thread-safe: the two directions take its lock for each synchronous call, and every
+/// write to the client socket goes through <see cref="FlushToClientAsync"/> under one async lock, so queued
+/// TLS output leaves in the order it was produced.
+/// </summary>
+internal sealed class ProxyConnection
+{
+    // One TLS record's worth of ciphertext per read; plaintext reads are one record's payload.
+    private const int ClientReadSize = 16 * 1024 + 256 + 5;
+    private const int BackendReadSize = 16 * 1024;
+    private const int FlushChunk = 64 * 1024;
+
+    private readonly ProxyServer _server;
+    private readonly Socket _client;
+    private readonly TlsServerConnection _tls;
+    private readonly SemaphoreSlim _clientSendLock = new(1, 1);
+    private readonly long _startTimestamp = Stopwatch.GetTimestamp();
+    private Socket? _backend;
+    private EndPoint? _backendEndPoint;
+    private Task? _backendLoop;
+    private long _lastActivity = Environment.TickCount64;
+    private long _bytesFromClient;
+    private long _bytesToClient;
+    private volatile bool _handshakeDone;
+    private int _aborted;
+    private string? _end;
+
+    public ProxyConnection(ProxyServer server, Socket client, TlsServerConnection tls)
+    {
+        _server = server;
+        _client = client;
+        _tls = tls;
+        RemoteEndPoint = client.RemoteEndPoint;
+    }
+
+    public EndPoint? RemoteEndPoint { get; }
+
+    /// <summary>Called by the server's once-a-second sweep: enforces the handshake and idle timeouts.</summary>
+    public void CheckTimeouts(long nowTicks, ProxyOptions options)
+    {
+        long idle = nowTicks - Volatile.Read(ref _lastActivity);
+        if (!_handshakeDone && Stopwatch.GetElapsedTime(_startTimestamp) > options.HandshakeTimeout)
+            Abort("handshake-timeout");
+        else if (idle > (long)options.IdleTimeout.TotalMilliseconds)
+            Abort("idle-timeout");
+    }
+
+    /// <summary>Cuts the connection: both sockets closed, pending operations fail, the loops end.</summary>
+    public void Abort(string reason)
+    {
+        if (Interlocked.Exchange(ref _aborted, 1) != 0)
+            return;
+        SetEnd(reason);
+        _client.Dispose();
+        _backend?.Dispose();
+    }
+
+    public async Task RunAsync()
+    {
+        try
+        {
+            await ClientLoopAsync().ConfigureAwait(false);
+            if (_backendLoop is not null)
+                await _backendLoop.ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsConnectionError(e))
+        {
+            SetEnd(_aborted != 0 ? "aborted" : "socket-error: " + e.Message);
+        }
+        catch (Exception e)
+        {
+            // A bug, not peer input: log it loudly, never take the process down.
+            SetEnd("internal-error");
+            _server.Log.UnexpectedError(RemoteEndPoint, e);
+        }
+        finally
+        {
+            Finish();
+        }
+    }
+
+    private void Finish()
+    {
+        if (Interlocked.Exchange(ref _aborted, 1) == 0)
+        {
+            _client.Dispose();
+            _backend?.Dispose();
+        }
+        TimeSpan duration = Stopwatch.GetElapsedTime(_startTimestamp);
+        lock (_tls)
+        {
+            _server.OnConnectionEnded(this, new ConnectionSummary(
+                RemoteEndPoint, _backendEndPoint, _tls.ServerName, _handshakeDone ? TlsNames.Version(_tls.NegotiatedVersion) : null,
+                _handshakeDone ? TlsNames.CipherSuite(_tls.CipherSuite) : null, _handshakeDone ? _tls.Group?.ToString() : null,
+                _bytesFromClient, _bytesToClient, duration, _end ?? "closed", _handshakeDone));
+            _tls.Dispose();
+        }
+        _clientSendLock.Dispose();
+    }
+
+    private void SetEnd(string reason) => Interlocked.CompareExchange(ref _end, reason, null);
+
+    private void Touch() => Volatile.Write(ref _lastActivity, Environment.TickCount64);
+
+    // ------------------------------------------------------------------ client -> backend
+
+    private async Task ClientLoopAsync()
+    {
+        while (true)
+        {
+            // Wait for data without holding a buffer.
+            await _client.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(ClientReadSize);
+            try
+            {
+                int n = await _client.ReceiveAsync(buffer.AsMemory(0, ClientReadSize), SocketFlags.None).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    OnClientEof();
+                    return;
+                }
+                Touch();
+                if (!await ProcessClientBytesAsync(buffer, n).ConfigureAwait(false))
+                    return;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    /// <summary>Feeds client bytes to TLS and acts on every pause. False when the client side is finished.</summary>
+    private async ValueTask<bool> ProcessClientBytesAsync(byte[] buffer, int count)
+    {
+        int offset = 0;
+        while (true)
+        {
+            TlsStatus status;
+            int used;
+            lock (_tls)
+                status = _tls.Process(buffer.AsSpan(offset, count - offset), out used);
+            offset += used;
+            switch (status)
+            {
+                case TlsStatus.WantRead:
+                    await FlushToClientAsync().ConfigureAwait(false);
+                    return true;
+                case TlsStatus.WantWrite:
+                    await FlushToClientAsync().ConfigureAwait(false);
+                    break;
+                case TlsStatus.HandshakeComplete:
+                    await FlushToClientAsync().ConfigureAwait(false);
+                    _handshakeDone = true;
+                    if (!await ConnectBackendAsync().ConfigureAwait(false))
+                        return false;
+                    _backendLoop = BackendLoopAsync();
+                    break;
+                case TlsStatus.ApplicationDataAvailable:
+                    await ForwardToBackendAsync().ConfigureAwait(false);
+                    break;
+                case TlsStatus.Closed:
+                    // close_notify from the client: its write side is done; pass the half-close on.
+                    await FlushToClientAsync().ConfigureAwait(false);
+                    SetEnd("client-close-notify");
+                    ShutdownSend(_backend);
+                    return false;
+                case TlsStatus.Failed:
+                    await FlushToClientAsync().ConfigureAwait(false);
+                    lock (_tls)
+                        SetEnd($"tls-error: {_tls.FailureReason} (alert {_tls.LocalAlert?.ToString() ?? _tls.PeerAlert?.ToString() ?? "none"})");
+                    _server.Stats.TlsFailures.Increment();
+                    Abort("tls-error");
+                    return false;
+                default:
+                    Abort("unexpected-tls-status " + status);
+                    return false;
+            }
+        }
+    }
+
+    private void OnClientEof()
+    {
+        if (!_handshakeDone)
+        {
+            Abort("client-closed-in-handshake");
+            return;
+        }
+        // FIN without close_notify: a truncation as far as TLS goes, but the backend still gets the half-close.
+        SetEnd("client-fin");
+        ShutdownSend(_backend);
+    }
+
+    private async ValueTask ForwardToBackendAsync()
+    {
+        byte[] plain = ArrayPool<byte>.Shared.Rent(BackendReadSize);
+        try
+        {
+            while (true)
+            {
+                int n;
+                lock (_tls)
+                    n = _tls.ReadApplicationData(plain);
+                if (n == 0)
+                    return;
+                _bytesFromClient += n;
+                await SendAllAsync(_backend!, plain.AsMemory(0, n)).ConfigureAwait(false);
+                Touch();
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(plain, clearArray: true);
+        }
+    }
+
+    private async ValueTask<bool> ConnectBackendAsync()
+    {
+        var pool = _server.Backends;
+        uint start = pool.NextStart();
+        for (int attempt = 0; attempt < pool.Count; attempt++)
+        {
+            EndPoint target = pool.Pick(start, attempt);
+            var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            using var timeout = new CancellationTokenSource(_server.Options.ConnectTimeout);
+            try
+            {
+                await socket.ConnectAsync(target, timeout.Token).ConfigureAwait(false);
+                _backend = socket;
+                _backendEndPoint = target;
+                if (Volatile.Read(ref _aborted) != 0)
+                    socket.Dispose();
+                return true;
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException)
+            {
+                socket.Dispose();
+                _server.Stats.BackendConnectFailures.Increment();
+                _server.Log.BackendConnectFailed(target, e is OperationCanceledException ? "timeout" : e.Message);
+            }
+        }
+        // No backend: tell the client cleanly rather than leaving it waiting.
+        lock (_tls)
+            _tls.Close();
+        await FlushToClientAsync().ConfigureAwait(false);
+        Abort("no-backend");
+        return false;
+    }
+
+    // ------------------------------------------------------------------ backend -> client
+
+    private async Task BackendLoopAsync()
+    {
+        Socket backend = _backend!;
+        try
+        {
+            while (true)
+            {
+                await backend.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                byte[] buffer = ArrayPool<byte>.Shared.Rent(BackendReadSize);
+                try
+                {
+                    int n = await backend.ReceiveAsync(buffer.AsMemory(0, BackendReadSize), SocketFlags.None).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        // Backend FIN: close_notify, then FIN to the client.
+                        lock (_tls)
+                            _tls.Close();
+                        await FlushToClientAsync().ConfigureAwait(false);
+                        SetEnd("backend-close");
+                        ShutdownSend(_client);
+                        return;
+                    }
+                    Touch();
+                    lock (_tls)
+                        _tls.WriteApplicationData(buffer.AsSpan(0, n));
+                    _bytesToClient += n;
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+                }
+                await FlushToClientAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (IsConnectionError(e) || e is InvalidOperationException)
+        {
+            Abort(_aborted != 0 ? "aborted" : "backend-error: " + e.Message);
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /// <summary>Sends all queued TLS output to the client, in order, under the client send lock.</summary>
+    private async ValueTask FlushToClientAsync()
+    {
+        await _clientSendLock.WaitAsync().ConfigureAwait(false);
+        byte[]? chunk = null;
+        try
+        {
+            while (true)
+            {
+                int n;
+                lock (_tls)
+                {
+                    int pending = _tls.PendingOutput;
+                    if (pending == 0)
+                        return;
+                    chunk ??= ArrayPool<byte>.Shared.Rent(Math.Min(pending, FlushChunk));
+                    n = _tls.DrainOutput(chunk);
+                }
+                await SendAllAsync(_client, chunk.AsMemory(0, n)).ConfigureAwait(false);
+                Touch();
+            }
+        }
+        finally
+        {
+            if (chunk is not null)
+                ArrayPool<byte>.Shared.Return(chunk);
+            _clientSendLock.Release();
+        }
+    }
+
+    private static async ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            int sent = await socket.SendAsync(data, SocketFlags.None).ConfigureAwait(false);
+            data = data[sent..];
+        }
+    }
+
+    private static void ShutdownSend(Socket? socket)
+    {
+        try
+        {
+            socket?.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (IsConnectionError(e))
+        {
+            // Already gone: nothing to half-close.
+        }
+    }
+
+    private static bool IsConnectionError(Exception e) => e is SocketException or ObjectDisposedException or OperationCanceledException or IOException;
+}
+
+/// <summary>What the one log line per connection says.</summary>
+public readonly record struct ConnectionSummary(
+    EndPoint? Client, EndPoint? Backend, string? ServerName, string? Version, string? CipherSuite, string? Group,
+    long BytesFromClient, long BytesToClient, TimeSpan Duration, string End, bool HandshakeDone);

@@ -1,0 +1,27 @@
+using System.Net;
+
+namespace Bufferless.Proxy;
+
+/// <summary>Everything the socket full proxy needs; the CLI fills it from flags.</summary>
+public sealed class ProxyOptions
+{
+    public required IReadOnlyList<IPEndPoint> Listen { get; init; }
+    public required IReadOnlyList<EndPoint> Backends { get; init; }
+
+    /// <summary>From accept to the client's Finished.</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>No byte in either direction for this long ends the connection.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Per backend attempt; the next backend is tried on failure.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>On SIGTERM: how long established connections may run before they are cut.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Concurrent client connections; above it the proxy stops accepting (the kernel backlog queues).</summary>
+    public int MaxConnections { get; init; } = 10_000;
+
+    public int ListenBacklog { get; init; } = 4096;
+}

@@ -1,0 +1,127 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Bufferless.Proxy;
+using Bufferless.Tls;
+using Microsoft.Extensions.Logging;
+
+namespace Bufferless.Cli;
+
+/// <summary><c>bufferless proxy</c>: the socket full proxy, TLS in on --listen, plain TCP out to the --backend pool.</summary>
+internal static class ProxyCommand
+{
+    public static Command Create()
+    {
+        var listen = new Option<string[]>("--listen") { Description = "Address to accept TLS on, ADDR:PORT (repeatable), e.g. 0.0.0.0:443, [::]:443.", Required = true, AllowMultipleArgumentsPerToken = false };
+        var backend = new Option<string[]>("--backend") { Description = "Plain-TCP backend HOST:PORT (repeatable; round robin).", Required = true };
+        var cert = new Option<FileInfo>("--cert") { Description = "PEM certificate chain, leaf first.", Required = true };
+        var key = new Option<FileInfo>("--key") { Description = "PEM private key (PKCS#8, SEC1 EC or PKCS#1 RSA).", Required = true };
+        var common = new CommonProxyOptions();
+        var cmd = new Command("proxy", "Run the socket full proxy: terminates TLS and forwards plaintext to the backends. Needs no privileges.")
+        {
+            listen, backend, cert, key,
+        };
+        common.AddTo(cmd);
+        cmd.SetAction(async (parse, ct) =>
+        {
+            var listenEps = new List<IPEndPoint>();
+            foreach (string l in parse.GetValue(listen)!)
+            {
+                if (!EndPoints.TryParseListen(l, out var ep, out string err))
+                    return Fail(err);
+                listenEps.Add(ep);
+            }
+            var backendEps = new List<EndPoint>();
+            foreach (string b in parse.GetValue(backend)!)
+            {
+                if (!EndPoints.TryParseBackend(b, out var ep, out string err))
+                    return Fail(err);
+                backendEps.Add(ep);
+            }
+            if (!TryLoadCertificate(parse.GetValue(cert)!, parse.GetValue(key)!, out var certificate, out string certError))
+                return Fail(certError);
+            var options = common.Build(parse, listenEps, backendEps);
+            return await RunAsync(options, new TlsServerConfig { Certificates = [certificate!] }, common.LogLevel(parse), onStarted: null).ConfigureAwait(false);
+        });
+        return cmd;
+    }
+
+    internal static int Fail(string message)
+    {
+        Console.Error.WriteLine("bufferless: " + message);
+        return 1;
+    }
+
+    internal static bool TryLoadCertificate(FileInfo certFile, FileInfo keyFile, out TlsCertificate? certificate, out string error)
+    {
+        certificate = null;
+        try
+        {
+            certificate = TlsCertificate.FromPem(File.ReadAllText(certFile.FullName), File.ReadAllText(keyFile.FullName));
+            error = "";
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error = $"cannot read certificate or key: {e.Message}";
+        }
+        catch (Exception e) when (e is CryptographicException or ArgumentException or NotSupportedException)
+        {
+            error = $"bad certificate or key ({certFile.Name}, {keyFile.Name}): {e.Message}";
+        }
+        return false;
+    }
+
+    internal static async Task<int> RunAsync(ProxyOptions options, TlsServerConfig tls, LogLevel level, Action<ProxyServer>? onStarted)
+    {
+        using var loggers = Logging.Create(level);
+        var server = new ProxyServer(options, tls, loggers);
+        try
+        {
+            server.Bind();
+        }
+        catch (SocketException e)
+        {
+            return Fail($"cannot listen: {e.Message}");
+        }
+        onStarted?.Invoke(server);
+        using var shutdown = new Shutdown();
+        await server.RunAsync(shutdown.Token).ConfigureAwait(false);
+        return 0;
+    }
+}
+
+/// <summary>Timeouts, limits and logging shared by the proxy-like commands.</summary>
+internal sealed class CommonProxyOptions
+{
+    private readonly Option<double> _handshakeTimeout = new("--handshake-timeout") { Description = "Seconds from accept to a finished handshake.", DefaultValueFactory = _ => 10 };
+    private readonly Option<double> _idleTimeout = new("--idle-timeout") { Description = "Seconds without traffic before a connection is closed.", DefaultValueFactory = _ => 300 };
+    private readonly Option<double> _connectTimeout = new("--connect-timeout") { Description = "Seconds per backend connect attempt.", DefaultValueFactory = _ => 5 };
+    private readonly Option<double> _drainTimeout = new("--drain-timeout") { Description = "Seconds to let connections finish on SIGTERM.", DefaultValueFactory = _ => 30 };
+    private readonly Option<int> _maxConnections = new("--max-connections") { Description = "Concurrent client connections; above it accepting pauses.", DefaultValueFactory = _ => 10_000 };
+    private readonly Option<LogLevel> _logLevel = new("--log-level") { Description = "Trace, Debug, Information (one line per connection), Warning, Error, None.", DefaultValueFactory = _ => LogLevel.Information };
+
+    public void AddTo(Command cmd)
+    {
+        cmd.Options.Add(_handshakeTimeout);
+        cmd.Options.Add(_idleTimeout);
+        cmd.Options.Add(_connectTimeout);
+        cmd.Options.Add(_drainTimeout);
+        cmd.Options.Add(_maxConnections);
+        cmd.Options.Add(_logLevel);
+    }
+
+    public LogLevel LogLevel(ParseResult parse) => parse.GetValue(_logLevel);
+
+    public ProxyOptions Build(ParseResult parse, IReadOnlyList<IPEndPoint> listen, IReadOnlyList<EndPoint> backends) => new()
+    {
+        Listen = listen,
+        Backends = backends,
+        HandshakeTimeout = TimeSpan.FromSeconds(parse.GetValue(_handshakeTimeout)),
+        IdleTimeout = TimeSpan.FromSeconds(parse.GetValue(_idleTimeout)),
+        ConnectTimeout = TimeSpan.FromSeconds(parse.GetValue(_connectTimeout)),
+        DrainTimeout = TimeSpan.FromSeconds(parse.GetValue(_drainTimeout)),
+        MaxConnections = Math.Max(1, parse.GetValue(_maxConnections)),
+    };
+}
