@@ -8,8 +8,9 @@ internal static class KeyAgreements
         NamedGroup.X25519 => X25519KeyAgreement.Instance,
         NamedGroup.Secp256r1 => EcdhKeyAgreement.P256,
         NamedGroup.Secp384r1 => EcdhKeyAgreement.P384,
+        NamedGroup.X25519MLKEM768 => X25519MLKem768KeyAgreement.Instance,
         _ => throw new NotSupportedException($"group {group} is not supported"),
     };
 
-    public static bool IsSupported(NamedGroup group) => group is NamedGroup.X25519 or NamedGroup.Secp256r1 or NamedGroup.Secp384r1;
+    public static bool IsSupported(NamedGroup group) => group is NamedGroup.X25519 or NamedGroup.Secp256r1 or NamedGroup.Secp384r1 or NamedGroup.X25519MLKEM768;
 }

@@ -28,7 +28,7 @@ internal sealed unsafe class X25519KeyAgreement : KeyAgreement
         using EvpPKeyHandle? peer = TryImportPublic(clientShare);
         if (peer is null)
             return false;
-        using EvpPKeyHandle key = EvpKeys.Generate(t_keygen ??= EvpKeys.NewKeygenContext("X25519", null));
+        using EvpPKeyHandle key = GenerateKey();
         return TryFinish(key, peer, serverShare[..KeySize], sharedSecret[..KeySize]);
     }
 
@@ -45,11 +45,13 @@ internal sealed unsafe class X25519KeyAgreement : KeyAgreement
 
     public override ClientKeyShare CreateClientShare()
     {
-        EvpPKeyHandle key = EvpKeys.Generate(t_keygen ??= EvpKeys.NewKeygenContext("X25519", null));
+        EvpPKeyHandle key = GenerateKey();
         var share = new byte[KeySize];
         WritePublic(key, share);
         return new X25519ClientShare(key, share);
     }
+
+    internal EvpPKeyHandle GenerateKey() => EvpKeys.Generate(t_keygen ??= EvpKeys.NewKeygenContext("X25519", null));
 
     /// <summary>RFC 8446 §4.2.8.2: an X25519 share is exactly 32 bytes; any 32 bytes are a u-coordinate (RFC 7748 §5).</summary>
     internal static EvpPKeyHandle? TryImportPublic(ReadOnlySpan<byte> share)
