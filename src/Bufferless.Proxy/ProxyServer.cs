@@ -77,7 +77,7 @@ public sealed class ProxyServer
 
     private async Task AcceptLoopAsync(Socket listener, CancellationToken stop)
     {
-        using var _ = stop.Register(listener.Dispose);
+        using var registration = stop.Register(listener.Dispose);
         while (!stop.IsCancellationRequested)
         {
             try

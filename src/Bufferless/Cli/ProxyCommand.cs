@@ -42,7 +42,7 @@ internal static class ProxyCommand
             if (!TryLoadCertificate(parse.GetValue(cert)!, parse.GetValue(key)!, out var certificate, out string certError))
                 return Fail(certError);
             var options = common.Build(parse, listenEps, backendEps);
-            return await RunAsync(options, new TlsServerConfig { Certificates = [certificate!] }, common.LogLevel(parse), onStarted: null).ConfigureAwait(false);
+            return await RunAsync(options, new TlsServerConfig { Certificates = [certificate!] }, common.GetLogLevel(parse), onStarted: null).ConfigureAwait(false);
         });
         return cmd;
     }
@@ -100,7 +100,7 @@ internal sealed class CommonProxyOptions
     private readonly Option<double> _connectTimeout = new("--connect-timeout") { Description = "Seconds per backend connect attempt.", DefaultValueFactory = _ => 5 };
     private readonly Option<double> _drainTimeout = new("--drain-timeout") { Description = "Seconds to let connections finish on SIGTERM.", DefaultValueFactory = _ => 30 };
     private readonly Option<int> _maxConnections = new("--max-connections") { Description = "Concurrent client connections; above it accepting pauses.", DefaultValueFactory = _ => 10_000 };
-    private readonly Option<LogLevel> _logLevel = new("--log-level") { Description = "Trace, Debug, Information (one line per connection), Warning, Error, None.", DefaultValueFactory = _ => LogLevel.Information };
+    private readonly Option<Microsoft.Extensions.Logging.LogLevel> _logLevel = new("--log-level") { Description = "Trace, Debug, Information (one line per connection), Warning, Error, None.", DefaultValueFactory = _ => Microsoft.Extensions.Logging.LogLevel.Information };
 
     public void AddTo(Command cmd)
     {
@@ -112,7 +112,7 @@ internal sealed class CommonProxyOptions
         cmd.Options.Add(_logLevel);
     }
 
-    public LogLevel LogLevel(ParseResult parse) => parse.GetValue(_logLevel);
+    public LogLevel GetLogLevel(ParseResult parse) => parse.GetValue(_logLevel);
 
     public ProxyOptions Build(ParseResult parse, IReadOnlyList<IPEndPoint> listen, IReadOnlyList<EndPoint> backends) => new()
     {

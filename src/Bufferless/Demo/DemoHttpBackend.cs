@@ -23,7 +23,7 @@ internal sealed class DemoHttpBackend : IDisposable
 
     public async Task RunAsync(CancellationToken stop)
     {
-        using var _ = stop.Register(_listener.Dispose);
+        using var registration = stop.Register(_listener.Dispose);
         while (!stop.IsCancellationRequested)
         {
             Socket client;
