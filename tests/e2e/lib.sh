@@ -1,0 +1,79 @@
+# Shared helpers for the end-to-end scripts. Sourced, not run.
+set -uo pipefail
+E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUFFERLESS_DLL=${BUFFERLESS_DLL:-$E2E_ROOT/src/Bufferless/bin/Release/net10.0/bufferless.dll}
+E2E_PASSED=0
+E2E_FAILED=0
+E2E_PIDS=()
+
+e2e_tmp() { E2E_TMP=$(mktemp -d /tmp/bl-e2e.XXXXXX); }
+
+ok()   { E2E_PASSED=$((E2E_PASSED + 1)); printf '  ok    %s\n' "$*"; }
+fail() { E2E_FAILED=$((E2E_FAILED + 1)); printf '  FAIL  %s\n' "$*"; }
+
+# check NAME CMD...: runs CMD, ok if it exits 0.
+check() {
+  local name=$1; shift
+  local out
+  if out=$("$@" 2>&1); then ok "$name"; else fail "$name"; printf '%s\n' "$out" | tail -15 | sed 's/^/        /'; fi
+}
+
+bg() { "$@" & E2E_PIDS+=($!); }
+
+cleanup() {
+  local p
+  for p in "${E2E_PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+  sleep 0.3
+  for p in "${E2E_PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
+  [ -n "${E2E_KEEP:-}" ] || rm -rf "${E2E_TMP:-/nonexistent}"
+}
+
+# wait_port PORT [SECONDS]: until something listens on 127.0.0.1:PORT.
+wait_port() {
+  local port=$1 t=${2:-20} i
+  for ((i = 0; i < t * 10; i++)); do
+    (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on 127.0.0.1:$port after ${t}s" >&2
+  return 1
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+summary() {
+  local name=$1
+  echo "$name: $E2E_PASSED passed, $E2E_FAILED failed"
+  [ "$E2E_FAILED" -eq 0 ] && [ "$E2E_PASSED" -gt 0 ]
+}
+
+# start_nginx ROOTDIR PORT: plain-HTTP backend on loopback with PUT uploads into ROOTDIR/upload.
+start_nginx() {
+  local root=$1 port=$2 conf=$E2E_TMP/nginx.conf
+  mkdir -p "$root/upload" "$E2E_TMP/nginx-tmp"
+  cat > "$conf" <<NGX
+daemon off;
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
+worker_processes 1;
+error_log $E2E_TMP/nginx-error.log warn;
+pid $E2E_TMP/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log $E2E_TMP/nginx-access.log;
+  client_body_temp_path $E2E_TMP/nginx-tmp/body;
+  proxy_temp_path $E2E_TMP/nginx-tmp/proxy;
+  fastcgi_temp_path $E2E_TMP/nginx-tmp/fastcgi;
+  uwsgi_temp_path $E2E_TMP/nginx-tmp/uwsgi;
+  scgi_temp_path $E2E_TMP/nginx-tmp/scgi;
+  keepalive_requests 100000;
+  server {
+    listen 127.0.0.1:$port;
+    root $root;
+    client_max_body_size 0;
+    location /upload/ { dav_methods PUT; create_full_put_path on; dav_access user:rw; }
+  }
+}
+NGX
+  bg nginx -c "$conf"
+  wait_port "$port"
+}

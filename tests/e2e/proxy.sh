@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# End to end: `bufferless proxy` between real TLS clients (curl, openssl s_client, gnutls-cli, python ssl)
+# and a real nginx backend, all on loopback.
+source "$(dirname "$0")/lib.sh"
+e2e_tmp
+trap cleanup EXIT
+cd "$E2E_TMP"
+
+echo "proxy e2e in $E2E_TMP"
+# --- certificates: a CA and leaf certificates with ECDSA P-256, ECDSA P-384 and RSA-2048 keys --------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=Bufferless e2e CA" \
+  -keyout ca.key -out ca.pem -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+leaf() { # leaf NAME KEYARGS...
+  local name=$1; shift
+  openssl req -newkey "$@" -nodes -subj "/CN=localhost" -keyout "$name.key" -out "$name.csr" 2>/dev/null
+  openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out "$name.crt" \
+    -extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n') 2>/dev/null
+  cat "$name.crt" ca.pem > "$name.chain.pem"   # full chain sent
+}
+leaf p256 ec -pkeyopt ec_paramgen_curve:P-256
+leaf p384 ec -pkeyopt ec_paramgen_curve:P-384
+leaf rsa rsa:2048
+
+# --- backend -------------------------------------------------------------------------------------------------
+mkdir -p www
+head -c 1024 /dev/urandom > www/1k
+echo "hello from nginx" > www/hello.txt
+head -c $((64 << 20)) /dev/urandom > www/64m
+head -c $((64 << 20)) /dev/urandom > upload-64m
+NGINX_PORT=$(free_port)
+start_nginx "$E2E_TMP/www" "$NGINX_PORT" || { fail "nginx backend starts"; summary "proxy e2e"; exit 1; }
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+SHA_1K=$(sha www/1k); SHA_64M=$(sha www/64m); SHA_UP=$(sha upload-64m)
+
+# --- three proxies, one per certificate type ---------------------------------------------------------------------
+start_proxy() { # start_proxy NAME PORT
+  bg dotnet "$BUFFERLESS_DLL" proxy --listen "127.0.0.1:$2" --backend "127.0.0.1:$NGINX_PORT" \
+     --cert "$1.chain.pem" --key "$1.key" > "proxy-$1.log" 2>&1
+}
+P256=$(free_port); P384=$(free_port); PRSA=$(free_port)
+start_proxy p256 "$P256"; start_proxy p384 "$P384"; start_proxy rsa "$PRSA"
+for p in $P256 $P384 $PRSA; do wait_port "$p" 30 || { fail "proxy on $p starts"; cat proxy-*.log; summary "proxy e2e"; exit 1; }; done
+
+# --- curl ------------------------------------------------------------------------------------------------------
+curl_sha() { # curl_sha PORT PATH EXPECTED [curl args]
+  local port=$1 path=$2 want=$3; shift 3
+  local got
+  got=$(curl -sS --fail --max-time 120 --cacert ca.pem "$@" "https://localhost:$port$path" | sha256sum | cut -d' ' -f1)
+  [ "$got" = "$want" ] || { echo "sha256 $got, expected $want"; return 1; }
+}
+check "curl GET 1 KiB (ECDSA P-256 certificate)" curl_sha "$P256" /1k "$SHA_1K"
+check "curl GET 1 KiB (ECDSA P-384 certificate)" curl_sha "$P384" /1k "$SHA_1K"
+check "curl GET 1 KiB (RSA certificate, rsa_pss_rsae)" curl_sha "$PRSA" /1k "$SHA_1K"
+check "curl 64 MiB download, SHA-256 checked" curl_sha "$P256" /64m "$SHA_64M"
+upload() {
+  curl -sS --fail --max-time 120 --cacert ca.pem -T upload-64m "https://localhost:$P256/upload/u64m" -o /dev/null || return 1
+  [ "$(sha www/upload/u64m)" = "$SHA_UP" ] || { echo "uploaded file differs"; return 1; }
+}
+check "curl 64 MiB upload, SHA-256 checked at the backend" upload
+
+# --- openssl s_client: every suite, every group, HelloRetryRequest, every signature scheme --------------------------
+sclient() { # sclient PORT EXPECT_REGEX [s_client args]: one HTTP/1.0 request; checks -brief output and a 200
+  local port=$1 want=$2; shift 2
+  local out
+  out=$(printf 'GET /hello.txt HTTP/1.0\r\nHost: localhost\r\n\r\n' | timeout 20 openssl s_client -connect "127.0.0.1:$port" \
+        -servername localhost -CAfile ca.pem -verify_return_error -brief -ign_eof "$@" 2>&1)
+  grep -q "HTTP/1.1 200 OK" <<<"$out" || { echo "$out" | head -20; echo "no HTTP 200"; return 1; }
+  grep -Eq "$want" <<<"$out" || { echo "$out" | head -20; echo "missing: $want"; return 1; }
+}
+for suite in TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA256; do
+  check "s_client suite $suite" sclient "$P256" "Ciphersuite: $suite" -tls1_3 -ciphersuites "$suite"
+done
+check "s_client group X25519" sclient "$P256" "Server Temp Key: X25519" -groups X25519
+check "s_client group P-256"  sclient "$P256" "Server Temp Key: ECDH, prime256v1" -groups P-256
+check "s_client group P-384"  sclient "$P256" "Server Temp Key: ECDH, secp384r1" -groups P-384
+hrr() { # the client's first key share (X448) is not acceptable: the server must ask again for P-256
+  local out
+  out=$(printf 'GET /hello.txt HTTP/1.0\r\n\r\n' | timeout 20 openssl s_client -connect "127.0.0.1:$P256" -servername localhost \
+        -CAfile ca.pem -verify_return_error -groups X448:P-256 -msg -ign_eof 2>&1)
+  grep -q "HTTP/1.1 200 OK" <<<"$out" || { echo "no HTTP 200"; return 1; }
+  local hellos; hellos=$(grep -c '^>>> .*ClientHello' <<<"$out")
+  [ "$hellos" = 2 ] || { echo "expected 2 ClientHellos (HelloRetryRequest), saw $hellos"; return 1; }
+}
+check "s_client HelloRetryRequest (X448 share, P-256 accepted)" hrr
+check "s_client ecdsa_secp256r1_sha256" sclient "$P256" "Signature type: ECDSA" -sigalgs ecdsa_secp256r1_sha256
+check "s_client ecdsa_secp384r1_sha384" sclient "$P384" "Hash used: SHA384" -sigalgs ecdsa_secp384r1_sha384
+for h in 256 384 512; do
+  check "s_client rsa_pss_rsae_sha$h" sclient "$PRSA" "Signature type: RSA-PSS" -sigalgs "rsa_pss_rsae_sha$h"
+  check "s_client rsa_pss_rsae_sha$h hash" sclient "$PRSA" "Hash used: SHA$h" -sigalgs "rsa_pss_rsae_sha$h"
+done
+
+# --- gnutls-cli ---------------------------------------------------------------------------------------------------
+gnutls() {
+  local out
+  out=$(printf 'GET /hello.txt HTTP/1.0\r\nHost: localhost\r\n\r\n' | timeout 20 gnutls-cli --x509cafile ca.pem -p "$P256" localhost 2>&1)
+  grep -q "HTTP/1.1 200 OK" <<<"$out" || { echo "$out" | tail -20; return 1; }
+  grep -q "TLS1.3" <<<"$out" || { echo "$out" | grep -i description; echo "not TLS 1.3"; return 1; }
+}
+check "gnutls-cli TLS 1.3 GET" gnutls
+
+# --- python ssl ---------------------------------------------------------------------------------------------------
+PY="$E2E_ROOT/tests/e2e/py/tls_clients.py"
+check "python ssl GET (TLS 1.3, body checked)" python3 "$PY" get 127.0.0.1 "$P256" ca.pem /1k "$SHA_1K"
+check "python ssl 200 concurrent connections" python3 "$PY" concurrent 127.0.0.1 "$P256" ca.pem 200 /1k "$SHA_1K"
+
+# --- hostile client beside a healthy one --------------------------------------------------------------------------
+garbage_beside_download() {
+  curl -sS --fail --max-time 120 --cacert ca.pem --limit-rate 40M "https://localhost:$P256/64m" -o dl-during-garbage &
+  local dl=$!
+  python3 "$PY" garbage 127.0.0.1 "$P256" 20 || { kill $dl; return 1; }
+  wait $dl || { echo "download failed"; return 1; }
+  [ "$(sha dl-during-garbage)" = "$SHA_64M" ] || { echo "download corrupted"; return 1; }
+}
+check "garbage ClientHellos get an alert while a download goes on" garbage_beside_download
+check "proxy logs one line per connection with suite and bytes" grep -q "suite=TLS_AES_128_GCM_SHA256.*in=.*out=.*end=" proxy-p256.log
+
+# --- graceful stop ----------------------------------------------------------------------------------------------------
+graceful() {
+  local pid; pid=$(pgrep -f -- "--listen 127.0.0.1:$PRSA" | head -1)
+  kill -TERM "$pid"
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  echo "still running 5 s after SIGTERM"; return 1
+}
+check "SIGTERM stops an idle proxy promptly" graceful
+
+summary "proxy e2e"
