@@ -115,6 +115,33 @@ garbage_beside_download() {
 check "garbage ClientHellos get an alert while a download goes on" garbage_beside_download
 check "proxy logs one line per connection with suite and bytes" grep -q "suite=TLS_AES_128_GCM_SHA256.*in=.*out=.*end=" proxy-p256.log
 
+# --- key formats and clear errors ------------------------------------------------------------------------------------
+openssl ec -in p256.key -out p256.sec1.key 2>/dev/null        # SEC1 "EC PRIVATE KEY"
+openssl rsa -in rsa.key -traditional -out rsa.pkcs1.key 2>/dev/null  # PKCS#1 "RSA PRIVATE KEY"
+key_format() { # key_format CERT KEY HEADER
+  grep -q "$3" "$2" || { echo "$2 is not in $3 form"; return 1; }
+  local port; port=$(free_port)
+  dotnet "$BUFFERLESS_DLL" proxy --listen "127.0.0.1:$port" --backend "127.0.0.1:$NGINX_PORT" --cert "$1" --key "$2" > "kf-$port.log" 2>&1 &
+  local pid=$!
+  wait_port "$port" 30 && curl_sha "$port" /1k "$SHA_1K"; local rc=$?
+  kill $pid; wait $pid 2>/dev/null
+  return $rc
+}
+check "SEC1 EC private key loads and serves" key_format p256.chain.pem p256.sec1.key "BEGIN EC PRIVATE KEY"
+check "PKCS#1 RSA private key loads and serves" key_format rsa.chain.pem rsa.pkcs1.key "BEGIN RSA PRIVATE KEY"
+bad_key() {
+  local out rc
+  out=$(timeout 20 dotnet "$BUFFERLESS_DLL" proxy --listen 127.0.0.1:0 --backend "127.0.0.1:$NGINX_PORT" --cert p256.chain.pem --key rsa.key 2>&1); rc=$?
+  [ $rc -eq 1 ] || { echo "exit code $rc, expected 1"; return 1; }
+  [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q "^bufferless: " <<<"$out" || { echo "not a one-line error: $out"; return 1; }
+}
+check "mismatched key: one-line error, exit 1" bad_key
+missing_flag() {
+  local rc; timeout 20 dotnet "$BUFFERLESS_DLL" proxy --listen 127.0.0.1:0 > missing.out 2>&1; rc=$?
+  [ $rc -ne 0 ] && grep -q -- "--backend" missing.out
+}
+check "missing --backend: usage error naming the flag" missing_flag
+
 # --- graceful stop ----------------------------------------------------------------------------------------------------
 graceful() {
   local pid; pid=$(pgrep -f -- "--listen 127.0.0.1:$PRSA" | head -1)
@@ -123,5 +150,19 @@ graceful() {
   echo "still running 5 s after SIGTERM"; return 1
 }
 check "SIGTERM stops an idle proxy promptly" graceful
+drain() { # a download in flight when SIGTERM arrives completes; then the proxy exits
+  curl -sS --fail --max-time 60 --cacert ca.pem --limit-rate 16M "https://localhost:$P384/64m" -o dl-during-stop &
+  local dl=$!
+  sleep 1
+  local pid; pid=$(pgrep -f -- "--listen 127.0.0.1:$P384" | head -1)
+  kill -TERM "$pid"
+  sleep 0.5
+  if curl -sS --max-time 3 --cacert ca.pem "https://localhost:$P384/1k" -o /dev/null 2>/dev/null; then echo "still accepting after SIGTERM"; return 1; fi
+  wait $dl || { echo "download cut by the stop"; return 1; }
+  [ "$(sha dl-during-stop)" = "$SHA_64M" ] || { echo "download corrupted"; return 1; }
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  echo "proxy still running after the drain"; return 1
+}
+check "SIGTERM drains: stops accepting, in-flight download completes, then exits" drain
 
 summary "proxy e2e"
