@@ -16,10 +16,10 @@ public enum TlsCertificateKeyType
 /// </summary>
 public sealed class TlsCertificate : IDisposable
 {
-    private readonly AsymmetricAlgorithm _key;
+    private readonly AsymmetricAlgorithm? _key;
     private readonly Lock _signLock = new();
 
-    private TlsCertificate(IReadOnlyList<byte[]> chain, AsymmetricAlgorithm key, TlsCertificateKeyType keyType)
+    private TlsCertificate(IReadOnlyList<byte[]> chain, AsymmetricAlgorithm? key, TlsCertificateKeyType keyType)
     {
         Chain = chain;
         _key = key;
@@ -92,6 +92,10 @@ public sealed class TlsCertificate : IDisposable
         return new TlsCertificate(chain, key, type);
     }
 
+    /// <summary>A certificate whose signatures come from <paramref name="signer"/> (known-answer tests, external keys).</summary>
+    internal static TlsCertificate FromSigner(IReadOnlyList<byte[]> chain, TlsCertificateKeyType keyType, Func<TlsSignatureScheme, byte[], byte[]> signer) =>
+        new(chain, null, keyType) { SignatureOverride = signer };
+
     /// <summary>Whether this key can produce <paramref name="scheme"/> in TLS 1.3 (RFC 8446 §4.2.3: no PKCS#1 v1.5 in CertificateVerify).</summary>
     public bool Supports(TlsSignatureScheme scheme) => (KeyType, scheme) switch
     {
@@ -120,6 +124,8 @@ public sealed class TlsCertificate : IDisposable
     {
         if (SignatureOverride is { } hook)
             return hook(scheme, content);
+        if (_key is null)
+            throw new InvalidOperationException("certificate has no private key");
         lock (_signLock)
         {
             return scheme switch
@@ -135,5 +141,5 @@ public sealed class TlsCertificate : IDisposable
         }
     }
 
-    public void Dispose() => _key.Dispose();
+    public void Dispose() => _key?.Dispose();
 }
