@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Measures `bufferless proxy` beside haproxy and nginx in one run of the shared bench lab
+# (../shared/bench: namespaces bl-client / bl-accel / bl-server, 198.18.0.0/15 only).
+#   bench/lab/proxy-vs-peers.sh [PEER...]       default peers: haproxy nginx
+# Writes bench/results/proxy-<timestamp>.{txt,md}. Needs root and the lab's apt packages (see its README).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+LAB=${BENCH_LAB:-$ROOT/../shared/bench}
+export BENCH_STATE=${BENCH_STATE:-/tmp/bench-lab}
+PEERS=("$@"); [ ${#PEERS[@]} -gt 0 ] || PEERS=(haproxy nginx)
+STAMP=$(date +%Y%m%d-%H%M%S)
+OUT=$ROOT/bench/results; mkdir -p "$OUT"
+export RESULTS_FILE=$OUT/proxy-$STAMP.txt
+DLL=$ROOT/src/Bufferless/bin/Release/net10.0/bufferless.dll
+PIDFILE=$BENCH_STATE/run/bufferless.pid
+
+dotnet build "$ROOT/src/Bufferless" -c Release -v q -nologo >/dev/null
+"$LAB/lab.sh" up >/dev/null
+
+{ echo "META date=$(date -u +%FT%TZ) commit=$(git -C "$ROOT" rev-parse --short HEAD) dotnet=$(dotnet --version) openssl=$(openssl version | cut -d' ' -f2)"; } >> "$RESULTS_FILE"
+
+for peer in "${PEERS[@]}"; do
+  "$LAB/measure.sh" "$peer"
+done
+
+start_bufferless() { # start_bufferless ecdsa|rsa
+  stop_bufferless
+  mkdir -p "$(dirname "$PIDFILE")"
+  ip netns exec bl-accel bash -c "ulimit -n \$(ulimit -Hn); exec taskset -c ${TERM_CPU:-1} dotnet '$DLL' proxy \
+      --listen 198.18.1.1:443 --backend 198.18.2.2:80 \
+      --cert '$BENCH_STATE/certs/$1.crt' --key '$BENCH_STATE/certs/$1.key' --log-level Warning --max-connections 20000" \
+      > "$BENCH_STATE/log/bufferless-$1.log" 2>&1 &
+  echo $! > "$PIDFILE"
+  for _ in $(seq 100); do
+    ip netns exec bl-client bash -c 'exec 3<>/dev/tcp/198.18.1.1/443' 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "bufferless did not start"; cat "$BENCH_STATE/log/bufferless-$1.log"; return 1
+}
+stop_bufferless() {
+  [ -f "$PIDFILE" ] || return 0
+  kill "$(cat "$PIDFILE")" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$(cat "$PIDFILE")" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$(cat "$PIDFILE")" 2>/dev/null || true
+  rm -f "$PIDFILE"
+}
+trap stop_bufferless EXIT
+
+mkdir -p "$BENCH_STATE/log"
+start_bufferless ecdsa
+TERM_PIDFILE=$PIDFILE LABEL=bufferless CERT=ecdsa "$LAB/measure.sh" custom
+start_bufferless rsa
+TERM_PIDFILE=$PIDFILE LABEL=bufferless CERT=rsa TESTS=hs "$LAB/measure.sh" custom
+stop_bufferless
+
+python3 "$LAB/py/report.py" "$RESULTS_FILE" > "$OUT/proxy-$STAMP.md"
+cat "$OUT/proxy-$STAMP.md"
+echo "raw lines: $RESULTS_FILE"
