@@ -8,8 +8,8 @@
 // EVP_CTRL_AEAD_SET_TAG and compared in constant time (CRYPTO_memcmp) by EVP_DecryptFinal_ex.
 // Measured on the shared, busy 2-core build machine (BenchmarkDotNet --job short, bench/.../Aead/ChaCha):
 // Seal of 16 KiB 4.8 us (3.4 GB/s) against 3.7 GB/s for `openssl speed -evp chacha20-poly1305` at 16384 bytes.
-// The streaming opener fed 1448-byte pieces is slower (about 10 us per 16 KiB): every piece that ends inside a
-// 64-byte block sends libcrypto's AVX-512 code through its short-tail path, a cost of streaming itself.
+// The streaming opener fed 1448-byte pieces is slower (about 10 us per 16 KiB): each piece that ends inside a
+// 64-byte block probably sends libcrypto's AVX-512 code through its slower tail path (not profiled).
 //
 // Contexts are created once per key (seal, open, keystream) and once per opener, then re-armed per record with
 // EVP_CipherInit_ex(ctx, NULL, NULL, NULL, iv, enc), which keeps the key schedule and allocates nothing.
