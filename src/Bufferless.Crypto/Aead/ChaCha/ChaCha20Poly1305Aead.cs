@@ -1,9 +1,9 @@
 // ChaCha20-Poly1305 (RFC 8439) record protection through the system libcrypto's EVP streaming interface.
 //
 // Why libcrypto and not managed code: on this machine (AVX-512) `openssl speed -evp chacha20-poly1305` runs at
-// about 3.7 GB/s at 16 KiB. A vectorised managed ChaCha20 plus a 64-bit scalar Poly1305 is bounded by Poly1305
-// at roughly 1-1.5 cycles/byte (2-3 GB/s before ChaCha20 is even counted), so it cannot reach the 0.9x target;
-// libcrypto's AVX-512 ChaCha20 and Poly1305 do, and EVP already streams: EVP_CipherUpdate accepts pieces of any
+// about 3.7 GB/s at 16 KiB. A vectorised managed ChaCha20 plus a 64-bit scalar Poly1305 would be bounded by Poly1305
+// at an estimated 1-1.5 cycles/byte (2-3 GB/s before ChaCha20 is counted; estimate, no managed prototype was
+// built), short of the 0.9x target; libcrypto's AVX-512 code reaches it, and EVP already streams: EVP_CipherUpdate accepts pieces of any
 // length (it keeps partial keystream blocks and partial Poly1305 blocks), the tag is set with
 // EVP_CTRL_AEAD_SET_TAG and compared in constant time (CRYPTO_memcmp) by EVP_DecryptFinal_ex.
 // Measured on the shared, busy 2-core build machine (BenchmarkDotNet --job short, bench/.../Aead/ChaCha):
