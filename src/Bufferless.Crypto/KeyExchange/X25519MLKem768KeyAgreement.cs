@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using Bufferless.Crypto.Interop;
-using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.Crypto.Generators;
 using Org.BouncyCastle.Crypto.Kems;
 using Org.BouncyCastle.Crypto.Parameters;

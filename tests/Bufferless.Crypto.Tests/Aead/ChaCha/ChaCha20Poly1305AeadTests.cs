@@ -1,0 +1,324 @@
+using System.Security.Cryptography;
+using Bufferless.Crypto.Aead;
+using Bufferless.Crypto.Tests.KeyExchange;
+
+namespace Bufferless.Crypto.Tests.Aead.ChaCha;
+
+public class ChaCha20Poly1305AeadTests
+{
+    private static RecordAead Create(byte[] key) => RecordAead.Create(AeadAlgorithm.ChaCha20Poly1305, key);
+
+    /// <summary>
+    /// Every chacha20_poly1305_test.json vector through Seal, Open and the streaming opener. 'valid' vectors must
+    /// seal to ct||tag and open; 'invalid' ones with a 12-byte nonce (modified tags) must fail to open; the ones
+    /// with another nonce size must be refused by every entry point with ArgumentException.
+    /// </summary>
+    [Fact]
+    public void AllEntryPoints_WycheproofVectors_AgreeWithFile()
+    {
+        int valid = 0, rejectedTag = 0, refusedNonce = 0;
+        var tests = WycheproofFile.Tests("chacha20_poly1305_test.json", out var doc);
+        using var _ = doc;
+        foreach (var t in tests)
+        {
+            byte[] key = t.Hex("key"), iv = t.Hex("iv"), aad = t.Hex("aad"), msg = t.Hex("msg"), ct = t.Hex("ct"), tag = t.Hex("tag");
+            byte[] body = [.. ct, .. tag];
+            using RecordAead aead = Create(key);
+            using RecordOpener opener = aead.CreateOpener();
+            var output = new byte[Math.Max(msg.Length, ct.Length)];
+            if (iv.Length != 12)
+            {
+                Assert.Equal("invalid", t.Str("result"));
+                Assert.Throws<ArgumentException>(() => aead.Seal(iv, aad, msg, new byte[msg.Length + 16]));
+                Assert.Throws<ArgumentException>(() => aead.Open(iv, aad, body, output));
+                Assert.Throws<ArgumentException>(() => aead.ApplyKeystream(iv, 0, msg, output));
+                Assert.Throws<ArgumentException>(() => opener.Begin(iv, aad, ct.Length));
+                refusedNonce++;
+                continue;
+            }
+            bool streamed = OpenStreaming(opener, iv, aad, body, output, Random.Shared);
+            bool opened = aead.Open(iv, aad, body, output);
+            if (t.Str("result") == "valid")
+            {
+                var sealedBody = new byte[msg.Length + 16];
+                aead.Seal(iv, aad, msg, sealedBody);
+                Assert.Equal(body, sealedBody);
+                Assert.True(opened, $"tc {t.Id()}");
+                Assert.True(streamed, $"tc {t.Id()}");
+                Assert.Equal(msg, output[..msg.Length]);
+                valid++;
+            }
+            else
+            {
+                Assert.False(opened, $"tc {t.Id()}");
+                Assert.False(streamed, $"tc {t.Id()}");
+                Assert.True(output.AsSpan(0, ct.Length).IndexOfAnyExcept((byte)0) < 0, "plaintext cleared on failure");
+                rejectedTag++;
+            }
+        }
+        Assert.Equal((256, 60, 9), (valid, rejectedTag, refusedNonce));
+    }
+
+    [Fact]
+    public void Seal_Rfc8439Section282_MatchesTestVector()
+    {
+        byte[] key = Convert.FromHexString("808182838485868788898A8B8C8D8E8F909192939495969798999A9B9C9D9E9F");
+        byte[] nonce = Convert.FromHexString("070000004041424344454647");
+        byte[] aad = Convert.FromHexString("50515253C0C1C2C3C4C5C6C7");
+        byte[] pt = "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it."u8.ToArray();
+        using RecordAead aead = Create(key);
+        var body = new byte[pt.Length + 16];
+        aead.Seal(nonce, aad, pt, body);
+        Assert.Equal("1AE10B594F09E26A7E902ECBD0600691", Convert.ToHexString(body[^16..]));
+        Assert.Equal("D31A8D34648E60DB7B86AFBC53EF7EC2", Convert.ToHexString(body[..16]));
+    }
+
+    /// <summary>Differential against the platform's one-shot ChaCha20Poly1305 over random lengths and random piece splits.</summary>
+    [Fact]
+    public void SealOpenAndOpener_RandomCases_MatchPlatform()
+    {
+        var rng = new Random(8439);
+        var key = new byte[32];
+        ChaCha20Poly1305 platform = null!;
+        RecordAead aead = null!;
+        RecordOpener opener = null!;
+        var nonce = new byte[12];
+        for (int i = 0; i < 3000; i++)
+        {
+            if (i % 50 == 0)
+            {
+                // A fresh key now and then; the opener is reused across records of one key.
+                platform?.Dispose(); opener?.Dispose(); aead?.Dispose();
+                rng.NextBytes(key);
+                platform = new ChaCha20Poly1305(key);
+                aead = Create(key);
+                opener = aead.CreateOpener();
+            }
+            int length = i < 100 ? i : rng.Next(0, 20_001);
+            rng.NextBytes(nonce);
+            var aad = new byte[rng.Next(0, 40)];
+            rng.NextBytes(aad);
+            var pt = new byte[length];
+            rng.NextBytes(pt);
+            var expected = new byte[length + 16];
+            platform.Encrypt(nonce, pt, expected.AsSpan(0, length), expected.AsSpan(length), aad);
+
+            var body = new byte[length + 16];
+            aead.Seal(nonce, aad, pt, body);
+            Assert.Equal(expected, body);
+
+            var output = new byte[length];
+            Assert.True(aead.Open(nonce, aad, body, output));
+            Assert.Equal(pt, output);
+
+            Array.Clear(output);
+            Assert.True(OpenStreaming(opener, nonce, aad, body, output, rng));
+            Assert.Equal(pt, output);
+        }
+        platform.Dispose(); opener.Dispose(); aead.Dispose();
+    }
+
+    [Fact]
+    public void Opener_OneBytePieces_DecryptsAndAuthenticates()
+    {
+        byte[] key = RandomNumberGenerator.GetBytes(32), nonce = RandomNumberGenerator.GetBytes(12), aad = RandomNumberGenerator.GetBytes(13);
+        byte[] pt = RandomNumberGenerator.GetBytes(300);
+        using RecordAead aead = Create(key);
+        var body = new byte[pt.Length + 16];
+        aead.Seal(nonce, aad, pt, body);
+        using RecordOpener opener = aead.CreateOpener();
+        opener.Begin(nonce, aad, pt.Length);
+        var output = new byte[pt.Length];
+        int written = 0;
+        for (int i = 0; i < body.Length; i++)
+        {
+            Assert.Equal(body.Length - i, opener.Remaining);
+            written += opener.Update(body.AsSpan(i, 1), output.AsSpan(written));
+        }
+        Assert.Equal(0, opener.Remaining);
+        Assert.Equal(pt.Length, written);
+        Assert.True(opener.Finish());
+        Assert.Equal(pt, output);
+        Assert.False(opener.Finish()); // a finished record cannot be finished again
+    }
+
+    [Fact]
+    public void Opener_FinishEarlyOrOverfed_FailsCleanly()
+    {
+        byte[] key = RandomNumberGenerator.GetBytes(32), nonce = RandomNumberGenerator.GetBytes(12);
+        byte[] pt = RandomNumberGenerator.GetBytes(100);
+        using RecordAead aead = Create(key);
+        var body = new byte[116];
+        aead.Seal(nonce, [], pt, body);
+        using RecordOpener opener = aead.CreateOpener();
+        var output = new byte[100];
+
+        opener.Begin(nonce, [], 100);
+        opener.Update(body.AsSpan(0, 110), output);
+        Assert.Equal(6, opener.Remaining);
+        Assert.False(opener.Finish()); // tag incomplete
+
+        opener.Begin(nonce, [], 100);
+        Assert.Throws<InvalidOperationException>(() => opener.Update(new byte[117], new byte[117]));
+        opener.Update(body, output);
+        Assert.Throws<InvalidOperationException>(() => opener.Update(new byte[1], new byte[1]));
+        Assert.True(opener.Finish());
+        Assert.Equal(pt, output);
+    }
+
+    [Fact]
+    public void Open_BitFlipsInCiphertextTagOrAad_Fail()
+    {
+        byte[] key = RandomNumberGenerator.GetBytes(32), nonce = RandomNumberGenerator.GetBytes(12), aad = RandomNumberGenerator.GetBytes(13);
+        byte[] pt = RandomNumberGenerator.GetBytes(200);
+        using RecordAead aead = Create(key);
+        using RecordOpener opener = aead.CreateOpener();
+        var body = new byte[216];
+        aead.Seal(nonce, aad, pt, body);
+        var output = new byte[200];
+        var rng = new Random(1);
+        for (int bit = 0; bit < body.Length * 8; bit += 7)
+        {
+            body[bit / 8] ^= (byte)(1 << (bit % 8));
+            Assert.False(aead.Open(nonce, aad, body, output), $"body bit {bit}");
+            Assert.False(OpenStreaming(opener, nonce, aad, body, output, rng), $"body bit {bit} streaming");
+            body[bit / 8] ^= (byte)(1 << (bit % 8));
+        }
+        for (int bit = 0; bit < aad.Length * 8; bit++)
+        {
+            aad[bit / 8] ^= (byte)(1 << (bit % 8));
+            Assert.False(aead.Open(nonce, aad, body, output), $"aad bit {bit}");
+            Assert.False(OpenStreaming(opener, nonce, aad, body, output, rng), $"aad bit {bit} streaming");
+            aad[bit / 8] ^= (byte)(1 << (bit % 8));
+        }
+        nonce[0] ^= 1;
+        Assert.False(aead.Open(nonce, aad, body, output));
+        nonce[0] ^= 1;
+        Assert.False(aead.Open(nonce, aad, body[..^1], output)); // truncated tag
+        Assert.False(aead.Open(nonce, aad, new byte[15], output)); // shorter than a tag
+        Assert.True(aead.Open(nonce, aad, body, output));
+        Assert.Equal(pt, output);
+    }
+
+    [Fact]
+    public void ApplyKeystream_RandomOffsets_MatchesSealedCiphertext()
+    {
+        var rng = new Random(7);
+        byte[] key = RandomNumberGenerator.GetBytes(32), nonce = RandomNumberGenerator.GetBytes(12);
+        byte[] pt = new byte[20_000];
+        rng.NextBytes(pt);
+        using RecordAead aead = Create(key);
+        var body = new byte[pt.Length + 16];
+        aead.Seal(nonce, [], pt, body);
+        for (int i = 0; i < 500; i++)
+        {
+            int offset = rng.Next(0, pt.Length);
+            int length = rng.Next(0, pt.Length - offset + 1);
+            var piece = body.AsSpan(offset, length).ToArray();
+            aead.ApplyKeystream(nonce, offset, piece, piece); // in place: ciphertext -> plaintext
+            Assert.True(piece.AsSpan().SequenceEqual(pt.AsSpan(offset, length)), $"offset {offset} length {length}");
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => aead.ApplyKeystream(nonce, -1, new byte[1], new byte[1]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => aead.ApplyKeystream(nonce, (long)uint.MaxValue * 64, new byte[1], new byte[1]));
+    }
+
+    [Fact]
+    public void SealOpenOpener_InPlace_RoundTrip()
+    {
+        byte[] key = RandomNumberGenerator.GetBytes(32), nonce = RandomNumberGenerator.GetBytes(12), aad = RandomNumberGenerator.GetBytes(5);
+        byte[] pt = RandomNumberGenerator.GetBytes(5000);
+        using RecordAead aead = Create(key);
+        var buffer = new byte[pt.Length + 16];
+        pt.CopyTo(buffer, 0);
+        aead.Seal(nonce, aad, buffer.AsSpan(0, pt.Length), buffer);
+        var expected = new byte[buffer.Length];
+        aead.Seal(nonce, aad, pt, expected);
+        Assert.Equal(expected, buffer);
+
+        Assert.True(aead.Open(nonce, aad, buffer, buffer));
+        Assert.Equal(pt, buffer[..pt.Length]);
+
+        expected.CopyTo(buffer, 0);
+        using RecordOpener opener = aead.CreateOpener();
+        opener.Begin(nonce, aad, pt.Length);
+        int at = 0;
+        foreach (int piece in new[] { 1, 1447, 2000, 1552, 16 })
+        {
+            opener.Update(buffer.AsSpan(at, piece), buffer.AsSpan(at));
+            at += piece;
+        }
+        Assert.True(opener.Finish());
+        Assert.Equal(pt, buffer[..pt.Length]);
+    }
+
+    [Fact]
+    public void HotPath_PerRecordAndPerPiece_AllocatesNothing()
+    {
+        byte[] key = RandomNumberGenerator.GetBytes(32), nonce = RandomNumberGenerator.GetBytes(12), aad = RandomNumberGenerator.GetBytes(5);
+        byte[] pt = RandomNumberGenerator.GetBytes(16384);
+        var body = new byte[pt.Length + 16];
+        var output = new byte[pt.Length];
+        using RecordAead aead = Create(key);
+        using RecordOpener opener = aead.CreateOpener();
+        void Round()
+        {
+            aead.Seal(nonce, aad, pt, body);
+            aead.Open(nonce, aad, body, output);
+            aead.ApplyKeystream(nonce, 77, body.AsSpan(77, 1000), output);
+            opener.Begin(nonce, aad, pt.Length);
+            for (int at = 0; at < body.Length; at += 1448)
+            {
+                int n = Math.Min(1448, body.Length - at);
+                opener.Update(body.AsSpan(at, n), output.AsSpan(Math.Min(at, output.Length)));
+            }
+            opener.Finish();
+        }
+        Round();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+            Round();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+        Assert.True(aead.Open(nonce, aad, body, output));
+    }
+
+    [Fact]
+    public void Create_WrongKeyLength_Throws()
+    {
+        Assert.Throws<ArgumentException>(() => Create(new byte[16]));
+    }
+
+    [Fact]
+    public void Dispose_ThenUse_Throws()
+    {
+        RecordAead aead = Create(RandomNumberGenerator.GetBytes(32));
+        RecordOpener opener = aead.CreateOpener();
+        aead.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => aead.Seal(new byte[12], [], [], new byte[16]));
+        opener.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => opener.Begin(new byte[12], [], 0));
+    }
+
+    /// <summary>Feeds the body to the opener in random pieces (often 1 byte, sometimes splitting the tag).</summary>
+    internal static bool OpenStreaming(RecordOpener opener, byte[] nonce, byte[] aad, byte[] body, byte[] output, Random rng)
+    {
+        int ciphertextLength = body.Length - 16;
+        opener.Begin(nonce, aad, ciphertextLength);
+        int at = 0, written = 0;
+        while (at < body.Length)
+        {
+            int piece = rng.Next(4) switch
+            {
+                0 => 1,
+                1 => rng.Next(1, 17),
+                2 => rng.Next(1, 1449),
+                _ => rng.Next(1, body.Length - at + 1),
+            };
+            piece = Math.Min(piece, body.Length - at);
+            written += opener.Update(body.AsSpan(at, piece), output.AsSpan(written));
+            at += piece;
+        }
+        Assert.Equal(ciphertextLength, written);
+        return opener.Finish();
+    }
+}
