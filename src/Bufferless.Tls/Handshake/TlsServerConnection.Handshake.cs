@@ -54,12 +54,13 @@ public sealed partial class TlsServerConnection
             _handshakeFill -= total;
             CryptographicOperations.ZeroMemory(_handshake.AsSpan(_handshakeFill, total));
 
+            // RFC 8446 §5.1: messages before a key change (ClientHello, Finished, KeyUpdate) MUST end the record.
+            // Every byte still buffered came with this record, so the check can run before the message is handled.
+            if (_handshakeFill > 0 && type is TlsHandshakeType.ClientHello or TlsHandshakeType.Finished or TlsHandshakeType.KeyUpdate)
+                return FailStatus(TlsAlertDescription.UnexpectedMessage, $"data after {type} in the same record");
             TlsStatus? pause = HandleMessage(type, message);
             if (_state == State.Failed)
                 return TlsStatus.Failed;
-            // RFC 8446 §5.1: messages before a key change (ClientHello, Finished, KeyUpdate) MUST end the record.
-            if (_handshakeFill > 0 && type is TlsHandshakeType.ClientHello or TlsHandshakeType.Finished or TlsHandshakeType.KeyUpdate)
-                return FailStatus(TlsAlertDescription.UnexpectedMessage, $"data after {type} in the same record");
             if (pause is not null)
                 return pause;
         }

@@ -49,6 +49,7 @@ public sealed partial class TlsServerConnection : IDisposable
     // record input
     private byte[]? _record;
     private int _recordFill;
+    private int _recordHighWater; // bytes of _record written since it was rented: all that needs zeroing
 
     // handshake reassembly
     private byte[]? _handshake;
@@ -263,6 +264,7 @@ public sealed partial class TlsServerConnection : IDisposable
             int n = Math.Min(TlsRecordHeader.Size - _recordFill, input.Length);
             input[..n].CopyTo(_record.AsSpan(_recordFill));
             _recordFill += n;
+            _recordHighWater = Math.Max(_recordHighWater, _recordFill);
             taken = n;
             if (_recordFill < TlsRecordHeader.Size)
                 return taken;
@@ -275,6 +277,7 @@ public sealed partial class TlsServerConnection : IDisposable
         input.Slice(taken, want).CopyTo(_record.AsSpan(_recordFill));
         _recordFill += want;
         taken += want;
+        _recordHighWater = Math.Max(_recordHighWater, _recordFill);
         complete = _recordFill == total;
         return taken;
     }
@@ -484,9 +487,10 @@ public sealed partial class TlsServerConnection : IDisposable
         bool terminal = _state is State.Failed or State.Closed or State.Detached;
         if (!terminal && (_recordFill > 0 || _appLength > 0))
             return;
-        CryptographicOperations.ZeroMemory(_record);
+        CryptographicOperations.ZeroMemory(_record.AsSpan(0, _recordHighWater));
         ArrayPool<byte>.Shared.Return(_record);
         _record = null;
+        _recordHighWater = 0;
         _recordFill = 0;
         _appLength = 0;
     }

@@ -12,6 +12,7 @@ internal sealed class OutputQueue : IDisposable
     private byte[]? _buffer;
     private int _start;
     private int _end;
+    private int _highWater; // bytes of _buffer written since it was rented: all that needs zeroing
 
     public int Count => _end - _start;
 
@@ -34,8 +35,9 @@ internal sealed class OutputQueue : IDisposable
             {
                 byte[] bigger = ArrayPool<byte>.Shared.Rent(Math.Max(live + size, _buffer.Length * 2));
                 Buffer.BlockCopy(_buffer, _start, bigger, 0, live);
-                Return(_buffer);
+                Return(_buffer, _highWater);
                 _buffer = bigger;
+                _highWater = live;
             }
             _start = 0;
             _end = live;
@@ -43,7 +45,11 @@ internal sealed class OutputQueue : IDisposable
         return _buffer.AsSpan(_end, size);
     }
 
-    public void Advance(int count) => _end += count;
+    public void Advance(int count)
+    {
+        _end += count;
+        _highWater = Math.Max(_highWater, _end);
+    }
 
     public void Append(ReadOnlySpan<byte> bytes)
     {
@@ -60,26 +66,26 @@ internal sealed class OutputQueue : IDisposable
         _start += n;
         if (_start == _end)
         {
-            Return(_buffer);
+            Return(_buffer, _highWater);
             _buffer = null;
-            _start = _end = 0;
+            _start = _end = _highWater = 0;
         }
         return n;
     }
 
     public ReadOnlySpan<byte> Peek() => _buffer is null ? default : _buffer.AsSpan(_start, Count);
 
-    private static void Return(byte[] buffer)
+    private static void Return(byte[] buffer, int used)
     {
-        CryptographicOperations.ZeroMemory(buffer);
+        CryptographicOperations.ZeroMemory(buffer.AsSpan(0, Math.Min(used, buffer.Length)));
         ArrayPool<byte>.Shared.Return(buffer);
     }
 
     public void Dispose()
     {
         if (_buffer is not null)
-            Return(_buffer);
+            Return(_buffer, _highWater);
         _buffer = null;
-        _start = _end = 0;
+        _start = _end = _highWater = 0;
     }
 }

@@ -58,6 +58,8 @@ internal sealed class TlsTestClient : IDisposable
     public byte[] FirstClientHello { get; private set; } = [];
     public bool HandshakeComplete => _stage == 5;
     public bool SawHelloRetryRequest { get; private set; }
+    /// <summary>Verify the server's flight but keep the client Finished back (the write key stays the handshake key).</summary>
+    public bool HoldFinished { get; set; }
     public int ChangeCipherSpecsSeen { get; private set; }
     public TlsCipherSuite Suite => _suite.Suite;
     public NamedGroup? Group { get; private set; }
@@ -248,11 +250,12 @@ internal sealed class TlsTestClient : IDisposable
                 using var master = _handshakeSecret!.DeriveMasterSecret();
                 _clientAp = master.DeriveClientApplicationSecret(hash);
                 _serverAp = master.DeriveServerApplicationSecret(hash);
+                _read!.Dispose(); _read = RecordProtection.Create(_serverAp);
+                if (HoldFinished) { _stage = 6; return; }
                 if (!_ccsSent && _sessionId.Length > 0) { WritePlain(TlsContentType.ChangeCipherSpec, [1]); _ccsSent = true; }
                 byte[] verify = new byte[_suite.HashLength];
                 _clientHs!.ComputeFinished(hash, verify);
                 WriteEncrypted(TlsContentType.Handshake, [20, 0, 0, (byte)verify.Length, .. verify]);
-                _read!.Dispose(); _read = RecordProtection.Create(_serverAp);
                 _write!.Dispose(); _write = RecordProtection.Create(_clientAp);
                 _stage = 5;
                 return;
