@@ -13,7 +13,10 @@ public enum TlsStatus
     HandshakeComplete,
     /// <summary>Decrypted application data waits: read it with ReadApplicationData before processing more input.</summary>
     ApplicationDataAvailable,
-    /// <summary>The peer sent close_notify; our own close_notify is queued. No more input is read.</summary>
+    /// <summary>
+    /// The peer sent close_notify. After the handshake this closes only the read side: application data may still be
+    /// written, and <see cref="TlsServerConnection.Close"/> sends our close_notify. No more input is read.
+    /// </summary>
     Closed,
     /// <summary>Fatal error (sticky): the alert we send, if any, is queued; see <see cref="TlsServerConnection.LocalAlert"/> / <see cref="TlsServerConnection.PeerAlert"/>.</summary>
     Failed,

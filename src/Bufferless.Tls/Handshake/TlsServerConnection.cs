@@ -63,6 +63,8 @@ public sealed partial class TlsServerConnection : IDisposable
     private RecordProtection? _write;
     private int _maxSendFragment = TlsRecordLimits.MaxPlaintext;
     private bool _closeSent;
+    // The peer's close_notify closed our read side only (RFC 8446 §6.1): we may go on writing (half-close).
+    private bool _readClosed;
     private bool _ccsAllowed;
     private EarlyDataSkip _earlySkip;
     private int _earlySkipped;
@@ -127,6 +129,7 @@ public sealed partial class TlsServerConnection : IDisposable
         {
             case State.Failed: return TlsStatus.Failed;
             case State.Closed: return TlsStatus.Closed;
+            case State.Connected when _readClosed: return TlsStatus.Closed;
             case State.Detached: throw new InvalidOperationException("record protection was taken; the connection no longer reads records");
         }
         if (_appLength > 0)
@@ -400,6 +403,14 @@ public sealed partial class TlsServerConnection : IDisposable
             return FailStatus(TlsAlertDescription.DecodeError, "alert record is not two bytes");
         var description = (TlsAlertDescription)body[1];
         PeerAlert = description;
+        if (description == TlsAlertDescription.CloseNotify && _state == State.Connected)
+        {
+            // RFC 8446 §6.1: close_notify closes the sender's write side and "does not have any effect on its read
+            // side": the server may still send (a half-closed TCP connection carries the response). Our own
+            // close_notify goes out when the caller calls Close().
+            _readClosed = true;
+            return TlsStatus.Closed;
+        }
         if (description == TlsAlertDescription.CloseNotify)
         {
             if (!_closeSent && _state is not (State.Failed or State.Detached))
@@ -484,7 +495,7 @@ public sealed partial class TlsServerConnection : IDisposable
     {
         if (_record is null)
             return;
-        bool terminal = _state is State.Failed or State.Closed or State.Detached;
+        bool terminal = _state is State.Failed or State.Closed or State.Detached || _readClosed;
         if (!terminal && (_recordFill > 0 || _appLength > 0))
             return;
         CryptographicOperations.ZeroMemory(_record.AsSpan(0, _recordHighWater));

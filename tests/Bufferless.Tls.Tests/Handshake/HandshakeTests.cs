@@ -242,6 +242,28 @@ public class HandshakeTests
     }
 
     [Fact]
+    public void Close_ClientCloseNotifyFirst_ServerStillWritesThenCloses()
+    {
+        var (client, server) = Pump.Handshake(Config());
+        using var _c = client; using var _s = server;
+        client.SendApplicationData("request"u8);
+        client.SendCloseNotify();
+        Pump.Run(client, server);
+        Assert.Equal(TlsStatus.Closed, server.Last);
+        Assert.Equal("request"u8.ToArray(), server.Received);
+        Assert.Null(client.ReceivedAlert);
+
+        // Half-close: the response still flows after the client's close_notify.
+        server.Connection.WriteApplicationData("response"u8);
+        server.Connection.Close();
+        Pump.Run(client, server);
+        Assert.Equal("response"u8.ToArray(), client.ApplicationData);
+        Assert.Equal(TlsAlertDescription.CloseNotify, client.ReceivedAlert);
+        Assert.Equal(TlsStatus.Closed, server.Connection.Process([1, 2, 3], out int consumed));
+        Assert.Equal(0, consumed);
+    }
+
+    [Fact]
     public void Close_BothSides_ClosedStatusAndAlertDrained()
     {
         var (client, server) = Pump.Handshake(Config());

@@ -65,6 +65,9 @@ public class Rfc8448HandshakeTests
 
         Assert.Equal(TlsStatus.Closed, server.Process(Rfc8448.ClientAlertRecord, out _));
         Assert.Equal(TlsAlertDescription.CloseNotify, server.PeerAlert);
+        // The peer's close_notify closes only our read side (RFC 8446 §6.1); our own goes out on Close().
+        Assert.Empty(Drain(server));
+        server.Close();
         Assert.Equal(Rfc8448.ServerAlertRecord, Drain(server));
     }
 
