@@ -163,17 +163,26 @@ internal sealed class ProxyConnection
                 case TlsStatus.HandshakeComplete:
                     await FlushToClientAsync().ConfigureAwait(false);
                     _handshakeDone = true;
-                    if (!await ConnectBackendAsync().ConfigureAwait(false))
+                    _server.Stats.Handshakes.Increment();
+                    if (_server.Options.ConnectBackendEarly && !await EnsureBackendAsync().ConfigureAwait(false))
                         return false;
-                    _backendLoop = BackendLoopAsync();
                     break;
                 case TlsStatus.ApplicationDataAvailable:
+                    // The backend is connected on the first byte of application data (as HAProxy does in HTTP mode):
+                    // an idle TLS connection costs no backend connection and no second socket.
+                    if (!await EnsureBackendAsync().ConfigureAwait(false))
+                        return false;
                     await ForwardToBackendAsync().ConfigureAwait(false);
                     break;
                 case TlsStatus.Closed:
                     // close_notify from the client: its write side is done; pass the half-close on.
                     await FlushToClientAsync().ConfigureAwait(false);
                     SetEnd("client-close-notify");
+                    if (_backend is null)
+                    {
+                        CloseTlsAndFlushLater();
+                        return false;
+                    }
                     ShutdownSend(_backend);
                     return false;
                 case TlsStatus.Failed:
@@ -199,6 +208,11 @@ internal sealed class ProxyConnection
         }
         // FIN without close_notify: a truncation as far as TLS goes, but the backend still gets the half-close.
         SetEnd("client-fin");
+        if (_backend is null)
+        {
+            CloseTlsAndFlushLater();
+            return;
+        }
         ShutdownSend(_backend);
     }
 
@@ -223,6 +237,30 @@ internal sealed class ProxyConnection
         {
             ArrayPool<byte>.Shared.Return(plain, clearArray: true);
         }
+    }
+
+    /// <summary>The client is done before any data: no backend was ever needed; answer close_notify and finish.</summary>
+    private void CloseTlsAndFlushLater()
+    {
+        lock (_tls)
+            _tls.Close();
+        _backendLoop = CloseClientAsync();
+    }
+
+    private async Task CloseClientAsync()
+    {
+        await FlushToClientAsync().ConfigureAwait(false);
+        ShutdownSend(_client);
+    }
+
+    private async ValueTask<bool> EnsureBackendAsync()
+    {
+        if (_backend is not null)
+            return true;
+        if (!await ConnectBackendAsync().ConfigureAwait(false))
+            return false;
+        _backendLoop = BackendLoopAsync();
+        return true;
     }
 
     private async ValueTask<bool> ConnectBackendAsync()

@@ -24,4 +24,10 @@ public sealed class ProxyOptions
     public int MaxConnections { get; init; } = 10_000;
 
     public int ListenBacklog { get; init; } = 4096;
+
+    /// <summary>
+    /// Connect to a backend as soon as the handshake completes, for protocols where the server speaks first
+    /// (SMTP, IMAP...). Off by default: the backend is connected on the client's first byte of application data.
+    /// </summary>
+    public bool ConnectBackendEarly { get; init; }
 }

@@ -155,8 +155,6 @@ public sealed class ProxyServer
     {
         if (_active.TryRemove(connection, out _))
             _slots.Release();
-        if (summary.HandshakeDone)
-            Stats.Handshakes.Increment();
         Stats.BytesFromClients.Add(summary.BytesFromClient);
         Stats.BytesToClients.Add(summary.BytesToClient);
         Log.ConnectionEnded(summary);

@@ -100,6 +100,7 @@ internal sealed class CommonProxyOptions
     private readonly Option<double> _connectTimeout = new("--connect-timeout") { Description = "Seconds per backend connect attempt.", DefaultValueFactory = _ => 5 };
     private readonly Option<double> _drainTimeout = new("--drain-timeout") { Description = "Seconds to let connections finish on SIGTERM.", DefaultValueFactory = _ => 30 };
     private readonly Option<int> _maxConnections = new("--max-connections") { Description = "Concurrent client connections; above it accepting pauses.", DefaultValueFactory = _ => 10_000 };
+    private readonly Option<bool> _connectEarly = new("--connect-early") { Description = "Connect to the backend when the handshake completes (for server-speaks-first protocols) instead of on the first request byte." };
     private readonly Option<Microsoft.Extensions.Logging.LogLevel> _logLevel = new("--log-level") { Description = "Trace, Debug, Information (one line per connection), Warning, Error, None.", DefaultValueFactory = _ => Microsoft.Extensions.Logging.LogLevel.Information };
 
     public void AddTo(Command cmd)
@@ -109,6 +110,7 @@ internal sealed class CommonProxyOptions
         cmd.Options.Add(_connectTimeout);
         cmd.Options.Add(_drainTimeout);
         cmd.Options.Add(_maxConnections);
+        cmd.Options.Add(_connectEarly);
         cmd.Options.Add(_logLevel);
     }
 
@@ -123,5 +125,6 @@ internal sealed class CommonProxyOptions
         ConnectTimeout = TimeSpan.FromSeconds(parse.GetValue(_connectTimeout)),
         DrainTimeout = TimeSpan.FromSeconds(parse.GetValue(_drainTimeout)),
         MaxConnections = Math.Max(1, parse.GetValue(_maxConnections)),
+        ConnectBackendEarly = parse.GetValue(_connectEarly),
     };
 }
