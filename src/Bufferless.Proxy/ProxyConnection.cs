@@ -161,6 +161,9 @@ internal sealed class ProxyConnection
                     await FlushToClientAsync().ConfigureAwait(false);
                     break;
                 case TlsStatus.HandshakeComplete:
+                    // Nothing answers the client's Finished (no ticket yet), so acknowledge it now rather than after the
+                    // 40 ms delayed-ACK timer: a client with Nagle on holds its first request until that ACK.
+                    QuickAck(_client);
                     await FlushToClientAsync().ConfigureAwait(false);
                     _handshakeDone = true;
                     _server.Stats.Handshakes.Increment();
@@ -376,6 +379,21 @@ internal sealed class ProxyConnection
         {
             int sent = await socket.SendAsync(data, SocketFlags.None).ConfigureAwait(false);
             data = data[sent..];
+        }
+    }
+
+    private static void QuickAck(Socket socket)
+    {
+        if (!OperatingSystem.IsLinux())
+            return;
+        const int IpProtoTcp = 6, TcpQuickAck = 12;
+        try
+        {
+            socket.SetRawSocketOption(IpProtoTcp, TcpQuickAck, [1, 0, 0, 0]);
+        }
+        catch (SocketException)
+        {
+            // Only a latency hint.
         }
     }
 
