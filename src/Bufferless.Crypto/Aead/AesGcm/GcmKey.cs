@@ -16,6 +16,7 @@ namespace Bufferless.Crypto.Aead;
 /// <see cref="GcmState"/>: <see cref="Start"/>, then <see cref="Encrypt"/> or <see cref="Decrypt"/> in pieces of any
 /// size, then <see cref="ComputeTag"/>.
 /// </remarks>
+[SkipLocalsInit] // hot paths write every scratch byte they read; zeroing stack frames per call is wasted work
 internal sealed unsafe partial class GcmKey : IDisposable
 {
     private const int RoundKeysOffset = 0;          // 15 round keys
