@@ -16,6 +16,7 @@ namespace Bufferless.Crypto.Aead;
 /// <see cref="GcmState"/>: <see cref="Start"/>, then <see cref="Encrypt"/> or <see cref="Decrypt"/> in pieces of any
 /// size, then <see cref="ComputeTag"/>.
 /// </remarks>
+[SkipLocalsInit] // hot paths write every scratch byte they read; zeroing stack frames per call is wasted work
 internal sealed unsafe partial class GcmKey : IDisposable
 {
     private const int RoundKeysOffset = 0;          // 15 round keys
@@ -88,13 +89,18 @@ internal sealed unsafe partial class GcmKey : IDisposable
     /// <summary>SP 800-38D §7.1 steps 5-6: closes GHASH with the lengths block; returns the full 16-byte tag.</summary>
     public Vector128<byte> ComputeTag(ref GcmState s)
     {
+        // The zero-padded last partial block (if any) and the lengths block go through GHASH together: one reduction.
+        Vector128<byte>* last = stackalloc Vector128<byte>[2];
+        last[0] = s.Partial;
+        Span<byte> lengths = new(last + 1, 16);
+        BinaryPrimitives.WriteUInt64BigEndian(lengths, s.AadBytes * 8);
+        BinaryPrimitives.WriteUInt64BigEndian(lengths[8..], s.TextBytes * 8);
         if (s.PartialLength > 0)
-        {
-            Vector128<byte> last = s.Partial;
-            GhashBlocks(ref s.Acc, (byte*)&last, 1);
-            s.PartialLength = 0;
-        }
-        GhashLengths(ref s.Acc, s.AadBytes, s.TextBytes);
+            GhashBlocks(ref s.Acc, (byte*)last, 2);
+        else
+            GhashBlocks(ref s.Acc, (byte*)(last + 1), 1);
+        s.PartialLength = 0;
+        last[0] = default;
         return AccToBlock(s.Acc) ^ s.TagMask;
     }
 
