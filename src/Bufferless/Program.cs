@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Bufferless.Cli;
 
+RuntimeTuning.Apply();
+
 var root = new RootCommand("Bufferless: TLS offload engine (packet-by-packet TLS termination and a socket full proxy).");
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(ProxyCommand.Create());
