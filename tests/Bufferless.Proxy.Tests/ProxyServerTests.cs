@@ -1,0 +1,190 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Bufferless.Proxy.Tests;
+
+public class ProxyServerTests
+{
+    private static CancellationToken Timeout(int seconds = 30) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
+
+    [Fact]
+    public async Task Proxy_EchoBackend_RoundTripsOneMegabyte()
+    {
+        await using var backend = TestBackend.Echo();
+        await using var proxy = new ProxyHarness([backend.EndPoint]);
+        await using SslStream ssl = await proxy.ConnectAsync(Timeout());
+        byte[] data = RandomNumberGenerator.GetBytes(1 << 20);
+        var reader = Task.Run(async () =>
+        {
+            byte[] back = new byte[data.Length];
+            await ssl.ReadExactlyAsync(back, Timeout());
+            return back;
+        });
+        await ssl.WriteAsync(data, Timeout());
+        Assert.Equal(data, await reader);
+    }
+
+    [Fact]
+    public async Task Proxy_ClientCloseNotify_BackendSeesHalfCloseAndResponseStillArrives()
+    {
+        // The backend reads the whole request (until the half-close), then answers and closes.
+        await using var backend = new TestBackend(async (s, ct) =>
+        {
+            byte[] request = await s.ReadToEndAsync(ct);
+            await s.WriteAsync(Encoding.ASCII.GetBytes($"got {request.Length} bytes"), ct);
+        });
+        await using var proxy = new ProxyHarness([backend.EndPoint]);
+        await using SslStream ssl = await proxy.ConnectAsync(Timeout());
+        await ssl.WriteAsync(new byte[5000], Timeout());
+        await ssl.ShutdownAsync(); // close_notify: the client's write side is done
+        byte[] response = await ssl.ReadToEndAsync(Timeout());
+        Assert.Equal("got 5000 bytes", Encoding.ASCII.GetString(response));
+    }
+
+    [Fact]
+    public async Task Proxy_FirstBackendDown_NextBackendServes()
+    {
+        await using var backend = TestBackend.Echo();
+        await using var proxy = new ProxyHarness([StreamExtensions.DeadEndPoint(), backend.EndPoint]);
+        for (int i = 0; i < 4; i++)
+        {
+            await using SslStream ssl = await proxy.ConnectAsync(Timeout());
+            await ssl.WriteAsync("ping"u8.ToArray(), Timeout());
+            byte[] back = new byte[4];
+            await ssl.ReadExactlyAsync(back, Timeout());
+            Assert.Equal("ping"u8.ToArray(), back);
+        }
+        Assert.True(proxy.Server.Stats.BackendConnectFailures.Value >= 1);
+    }
+
+    [Fact]
+    public async Task Proxy_NoBackendReachable_ClientGetsCleanEnd()
+    {
+        await using var proxy = new ProxyHarness([StreamExtensions.DeadEndPoint()]);
+        await using SslStream ssl = await proxy.ConnectAsync(Timeout());
+        await ssl.WriteAsync("hello"u8.ToArray(), Timeout());
+        // close_notify then FIN: SslStream reports a clean end of stream (0), not an exception.
+        Assert.Equal(0, await ssl.ReadAsync(new byte[16], Timeout()));
+    }
+
+    [Fact]
+    public async Task Proxy_IdleTlsConnection_OpensNoBackendConnection()
+    {
+        await using var backend = TestBackend.Echo();
+        await using var proxy = new ProxyHarness([backend.EndPoint]);
+        await using SslStream idle = await proxy.ConnectAsync(Timeout());
+        await Task.Delay(200);
+        Assert.Equal(0, backend.Accepted);
+        await idle.WriteAsync("x"u8.ToArray(), Timeout());
+        await idle.ReadExactlyAsync(new byte[1], Timeout());
+        Assert.Equal(1, backend.Accepted);
+    }
+
+    [Fact]
+    public async Task Proxy_GarbageInsteadOfClientHello_AlertForItOthersUnaffected()
+    {
+        await using var backend = TestBackend.Echo();
+        await using var proxy = new ProxyHarness([backend.EndPoint]);
+        await using SslStream healthy = await proxy.ConnectAsync(Timeout());
+
+        using var raw = new TcpClient();
+        await raw.ConnectAsync(proxy.EndPoint, Timeout());
+        await raw.GetStream().WriteAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray(), Timeout());
+        byte[] answer = await raw.GetStream().ReadToEndAsync(Timeout());
+        // One TLS alert record (content type 21, length 2), then EOF.
+        Assert.True(answer.Length >= 7, $"got {answer.Length} bytes");
+        Assert.Equal(21, answer[0]);
+        Assert.Equal(2, answer[4]);
+
+        await healthy.WriteAsync("still here"u8.ToArray(), Timeout());
+        byte[] back = new byte[10];
+        await healthy.ReadExactlyAsync(back, Timeout());
+        Assert.Equal("still here"u8.ToArray(), back);
+        Assert.True(proxy.Server.Stats.TlsFailures.Value >= 1);
+    }
+
+    [Fact]
+    public async Task Proxy_SilentClient_ClosedAfterHandshakeTimeout()
+    {
+        await using var proxy = new ProxyHarness([StreamExtensions.DeadEndPoint()], o => new ProxyOptions
+        {
+            Listen = o.Listen, Backends = o.Backends, HandshakeTimeout = TimeSpan.FromMilliseconds(300),
+        });
+        using var raw = new TcpClient();
+        await raw.ConnectAsync(proxy.EndPoint, Timeout());
+        // The sweep runs once a second: the connection must be cut (FIN or RST) well before the test's own deadline.
+        var deadline = Timeout(10);
+        try
+        {
+            Assert.Equal(0, await raw.GetStream().ReadAsync(new byte[16], deadline));
+        }
+        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionReset })
+        {
+        }
+        Assert.False(deadline.IsCancellationRequested);
+    }
+
+    [Fact]
+    public async Task Proxy_IdleTimeout_ClosesEstablishedConnection()
+    {
+        await using var backend = TestBackend.Echo();
+        await using var proxy = new ProxyHarness([backend.EndPoint], o => new ProxyOptions
+        {
+            Listen = o.Listen, Backends = o.Backends, IdleTimeout = TimeSpan.FromMilliseconds(500),
+        });
+        await using SslStream ssl = await proxy.ConnectAsync(Timeout());
+        await ssl.WriteAsync("x"u8.ToArray(), Timeout());
+        await ssl.ReadExactlyAsync(new byte[1], Timeout());
+        // Idle: the proxy cuts it (no close_notify: an abort), the read ends within the test's deadline.
+        await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            int n = await ssl.ReadAsync(new byte[1], Timeout(10));
+            if (n == 0) throw new EndOfStreamException();
+        });
+    }
+
+    [Fact]
+    public async Task Proxy_MaxConnections_ExtraClientWaitsForAFreeSlot()
+    {
+        await using var backend = TestBackend.Echo();
+        await using var proxy = new ProxyHarness([backend.EndPoint], o => new ProxyOptions
+        {
+            Listen = o.Listen, Backends = o.Backends, MaxConnections = 2,
+        });
+        SslStream first = await proxy.ConnectAsync(Timeout());
+        await using SslStream second = await proxy.ConnectAsync(Timeout());
+        var third = proxy.ConnectAsync(Timeout());
+        await Task.Delay(500);
+        Assert.False(third.IsCompleted, "a third handshake completed while two connections held both slots");
+        await first.DisposeAsync();
+        await using SslStream thirdStream = await third;
+        await thirdStream.WriteAsync("y"u8.ToArray(), Timeout());
+        await thirdStream.ReadExactlyAsync(new byte[1], Timeout());
+    }
+
+    [Fact]
+    public async Task Proxy_Stop_DrainsOpenConnectionThenReturns()
+    {
+        await using var backend = TestBackend.Echo();
+        var proxy = new ProxyHarness([backend.EndPoint], o => new ProxyOptions
+        {
+            Listen = o.Listen, Backends = o.Backends, DrainTimeout = TimeSpan.FromSeconds(20),
+        });
+        await using SslStream ssl = await proxy.ConnectAsync(Timeout());
+        await ssl.WriteAsync("a"u8.ToArray(), Timeout());
+        await ssl.ReadExactlyAsync(new byte[1], Timeout());
+        var stopping = proxy.DisposeAsync().AsTask();
+        await Task.Delay(300);
+        // Still draining: the established connection keeps working.
+        Assert.False(stopping.IsCompleted);
+        await ssl.WriteAsync("b"u8.ToArray(), Timeout());
+        byte[] b = new byte[1];
+        await ssl.ReadExactlyAsync(b, Timeout());
+        Assert.Equal((byte)'b', b[0]);
+        await ssl.ShutdownAsync();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Equal(0, proxy.Server.ActiveConnections);
+    }
+}
