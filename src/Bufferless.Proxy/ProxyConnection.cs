@@ -278,6 +278,8 @@ internal sealed class ProxyConnection
             try
             {
                 await socket.ConnectAsync(target, timeout.Token).ConfigureAwait(false);
+                if (_server.Options.ProxyProtocol != ProxyProtocolVersion.None)
+                    await SendAllAsync(socket, BuildProxyHeader()).ConfigureAwait(false);
                 _backend = socket;
                 _backendEndPoint = target;
                 if (Volatile.Read(ref _aborted) != 0)
@@ -297,6 +299,15 @@ internal sealed class ProxyConnection
         await FlushToClientAsync().ConfigureAwait(false);
         Abort("no-backend");
         return false;
+    }
+
+    private byte[] BuildProxyHeader()
+    {
+        ProxyTlsInfo info;
+        lock (_tls)
+            info = new ProxyTlsInfo(_tls.ServerName, _tls.ApplicationProtocol, TlsNames.Version(_tls.NegotiatedVersion),
+                TlsNames.CipherSuite(_tls.CipherSuite), ClientSubject: null, ClientCertVerified: false);
+        return ProxyProtocol.Build(_server.Options.ProxyProtocol, (IPEndPoint)RemoteEndPoint!, (IPEndPoint)_client.LocalEndPoint!, info);
     }
 
     // ------------------------------------------------------------------ backend -> client

@@ -30,4 +30,7 @@ public sealed class ProxyOptions
     /// (SMTP, IMAP...). Off by default: the backend is connected on the client's first byte of application data.
     /// </summary>
     public bool ConnectBackendEarly { get; init; }
+
+    /// <summary>Send a PROXY protocol header (v1 text or v2 binary with TLS TLVs) at the start of each backend connection.</summary>
+    public ProxyProtocolVersion ProxyProtocol { get; init; }
 }

@@ -47,9 +47,10 @@ summary() {
   [ "$E2E_FAILED" -eq 0 ] && [ "$E2E_PASSED" -gt 0 ]
 }
 
-# start_nginx ROOTDIR PORT: plain-HTTP backend on loopback with PUT uploads into ROOTDIR/upload.
+# start_nginx ROOTDIR PORT [PP_PORT]: plain-HTTP backend on loopback with PUT uploads into ROOTDIR/upload;
+# with PP_PORT also a listener that expects a PROXY protocol header and logs the address it carries.
 start_nginx() {
-  local root=$1 port=$2 conf=$E2E_TMP/nginx.conf
+  local root=$1 port=$2 pp_port=${3:-} conf=$E2E_TMP/nginx.conf
   mkdir -p "$root/upload" "$E2E_TMP/nginx-tmp"
   cat > "$conf" <<NGX
 daemon off;
@@ -72,6 +73,15 @@ http {
     client_max_body_size 0;
     location /upload/ { dav_methods PUT; create_full_put_path on; dav_access user:rw; }
   }
+$( [ -n "$pp_port" ] && cat <<PP
+  log_format pp 'pp_client=\$proxy_protocol_addr:\$proxy_protocol_port peer=\$remote_addr "\$request" \$status';
+  server {
+    listen 127.0.0.1:$pp_port proxy_protocol;
+    root $root;
+    access_log $E2E_TMP/nginx-pp-access.log pp;
+  }
+PP
+)
 }
 NGX
   bg nginx -c "$conf"

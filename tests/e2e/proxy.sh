@@ -27,8 +27,8 @@ head -c 1024 /dev/urandom > www/1k
 echo "hello from nginx" > www/hello.txt
 head -c $((64 << 20)) /dev/urandom > www/64m
 head -c $((64 << 20)) /dev/urandom > upload-64m
-NGINX_PORT=$(free_port)
-start_nginx "$E2E_TMP/www" "$NGINX_PORT" || { fail "nginx backend starts"; summary "proxy e2e"; exit 1; }
+NGINX_PORT=$(free_port); NGINX_PP_PORT=$(free_port)
+start_nginx "$E2E_TMP/www" "$NGINX_PORT" "$NGINX_PP_PORT" || { fail "nginx backend starts"; summary "proxy e2e"; exit 1; }
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 SHA_1K=$(sha www/1k); SHA_64M=$(sha www/64m); SHA_UP=$(sha upload-64m)
@@ -141,6 +141,20 @@ missing_flag() {
   [ $rc -ne 0 ] && grep -q -- "--backend" missing.out
 }
 check "missing --backend: usage error naming the flag" missing_flag
+
+# --- PROXY protocol to the backend: nginx sees the client's real address and port --------------------------------------
+proxy_protocol() { # proxy_protocol v1|v2
+  local port; port=$(free_port)
+  dotnet "$BUFFERLESS_DLL" proxy --listen "127.0.0.1:$port" --backend "127.0.0.1:$NGINX_PP_PORT" --proxy-protocol "$1" \
+    --cert p256.chain.pem --key p256.key > "pp-$1.log" 2>&1 &
+  local pid=$! lport=$((20000 + RANDOM % 20000))
+  wait_port "$port" 30 && curl_sha "$port" /1k "$SHA_1K" --local-port "$lport"; local rc=$?
+  kill $pid; wait $pid 2>/dev/null
+  [ $rc -eq 0 ] || return 1
+  grep -q "pp_client=127.0.0.1:$lport " "$E2E_TMP/nginx-pp-access.log" || { echo "nginx did not log the client port $lport:"; cat "$E2E_TMP/nginx-pp-access.log"; return 1; }
+}
+check "PROXY protocol v1: nginx logs the client's address and port" proxy_protocol v1
+check "PROXY protocol v2: nginx logs the client's address and port" proxy_protocol v2
 
 # --- graceful stop ----------------------------------------------------------------------------------------------------
 graceful() {

@@ -101,6 +101,10 @@ internal sealed class CommonProxyOptions
     private readonly Option<double> _drainTimeout = new("--drain-timeout") { Description = "Seconds to let connections finish on SIGTERM.", DefaultValueFactory = _ => 30 };
     private readonly Option<int> _maxConnections = new("--max-connections") { Description = "Concurrent client connections; above it accepting pauses.", DefaultValueFactory = _ => 10_000 };
     private readonly Option<bool> _connectEarly = new("--connect-early") { Description = "Connect to the backend when the handshake completes (for server-speaks-first protocols) instead of on the first request byte." };
+    private readonly Option<string> _proxyProtocol = new("--proxy-protocol")
+    {
+        Description = "Send a PROXY protocol header to the backend: v1 (text) or v2 (binary, with SNI, ALPN, TLS version and cipher TLVs).",
+    };
     private readonly Option<Microsoft.Extensions.Logging.LogLevel> _logLevel = new("--log-level") { Description = "Trace, Debug, Information (one line per connection), Warning, Error, None.", DefaultValueFactory = _ => Microsoft.Extensions.Logging.LogLevel.Information };
 
     public void AddTo(Command cmd)
@@ -111,6 +115,8 @@ internal sealed class CommonProxyOptions
         cmd.Options.Add(_drainTimeout);
         cmd.Options.Add(_maxConnections);
         cmd.Options.Add(_connectEarly);
+        _proxyProtocol.AcceptOnlyFromAmong("v1", "v2");
+        cmd.Options.Add(_proxyProtocol);
         cmd.Options.Add(_logLevel);
     }
 
@@ -126,5 +132,11 @@ internal sealed class CommonProxyOptions
         DrainTimeout = TimeSpan.FromSeconds(parse.GetValue(_drainTimeout)),
         MaxConnections = Math.Max(1, parse.GetValue(_maxConnections)),
         ConnectBackendEarly = parse.GetValue(_connectEarly),
+        ProxyProtocol = parse.GetValue(_proxyProtocol) switch
+        {
+            "v1" => ProxyProtocolVersion.V1,
+            "v2" => ProxyProtocolVersion.V2,
+            _ => ProxyProtocolVersion.None,
+        },
     };
 }
