@@ -156,6 +156,36 @@ proxy_protocol() { # proxy_protocol v1|v2
 check "PROXY protocol v1: nginx logs the client's address and port" proxy_protocol v1
 check "PROXY protocol v2: nginx logs the client's address and port" proxy_protocol v2
 
+# --- reload on SIGHUP: new certificate for new connections, established ones undisturbed, bad files refused -----------
+reload() {
+  cp p256.chain.pem live.chain.pem; cp p256.key live.key
+  local port; port=$(free_port)
+  dotnet "$BUFFERLESS_DLL" proxy --listen "127.0.0.1:$port" --backend "127.0.0.1:$NGINX_PORT" \
+    --cert live.chain.pem --key live.key > reload.log 2>&1 &
+  local pid=$!
+  wait_port "$port" 30 || return 1
+  served_fp() { echo | timeout 10 openssl s_client -connect "127.0.0.1:$port" -servername localhost 2>/dev/null | openssl x509 -noout -fingerprint -sha256; }
+  local fp_a fp_b want_b
+  fp_a=$(served_fp); want_b=$(openssl x509 -in p384.crt -noout -fingerprint -sha256)
+  curl -sS --fail --max-time 60 --cacert ca.pem --limit-rate 20M "https://localhost:$port/64m" -o dl-during-reload &
+  local dl=$!
+  sleep 0.5
+  cp p384.chain.pem live.chain.pem; cp p384.key live.key
+  kill -HUP $pid; sleep 0.5
+  fp_b=$(served_fp)
+  echo "not a certificate" > live.chain.pem
+  kill -HUP $pid; sleep 0.5
+  local fp_c; fp_c=$(served_fp)
+  wait $dl; local dl_rc=$?
+  kill $pid; wait $pid 2>/dev/null
+  [ "$fp_a" = "$(openssl x509 -in p256.crt -noout -fingerprint -sha256)" ] || { echo "first certificate not served"; return 1; }
+  [ "$fp_b" = "$want_b" ] || { echo "after SIGHUP: $fp_b, expected $want_b"; return 1; }
+  [ "$fp_c" = "$want_b" ] || { echo "a bad reload replaced the certificate"; return 1; }
+  grep -q "reload failed" reload.log || { echo "no reload failure logged"; cat reload.log; return 1; }
+  [ $dl_rc -eq 0 ] && [ "$(sha dl-during-reload)" = "$SHA_64M" ] || { echo "download across the reload failed"; return 1; }
+}
+check "SIGHUP reload: new cert for new connections, download across it intact, bad files refused" reload
+
 # --- graceful stop ----------------------------------------------------------------------------------------------------
 graceful() {
   local pid; pid=$(pgrep -f -- "--listen 127.0.0.1:$PRSA" | head -1)

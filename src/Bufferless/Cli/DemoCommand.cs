@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Net;
 using Bufferless.Demo;
-using Bufferless.Tls;
 
 namespace Bufferless.Cli;
 
@@ -18,14 +17,12 @@ internal static class DemoCommand
         cmd.SetAction(async (parse, ct) =>
         {
             var (certPath, keyPath) = DemoCertificate.Ensure(parse.GetValue(stateDir)!.FullName);
-            if (!ProxyCommand.TryLoadCertificate(new FileInfo(certPath), new FileInfo(keyPath), out var certificate, out string error))
-                return ProxyCommand.Fail(error);
 
             using var backend = new DemoHttpBackend();
             using var stopBackend = new CancellationTokenSource();
             var backendTask = backend.RunAsync(stopBackend.Token);
             var options = common.Build(parse, [new IPEndPoint(IPAddress.Loopback, parse.GetValue(port))], [backend.EndPoint]);
-            int rc = await ProxyCommand.RunAsync(options, new TlsServerConfig { Certificates = [certificate!] }, common.GetLogLevel(parse), server =>
+            int rc = await ProxyCommand.RunAsync(options, new TlsConfigLoader(new FileInfo(certPath), new FileInfo(keyPath)), common.GetLogLevel(parse), server =>
             {
                 var ep = server.BoundEndPoints[0];
                 Console.WriteLine($"bufferless demo: TLS on {ep} -> built-in HTTP backend on {backend.EndPoint}");

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Bufferless.Proxy;
 using Bufferless.Tls;
@@ -39,10 +40,9 @@ internal static class ProxyCommand
                     return Fail(err);
                 backendEps.Add(ep);
             }
-            if (!TryLoadCertificate(parse.GetValue(cert)!, parse.GetValue(key)!, out var certificate, out string certError))
-                return Fail(certError);
+            var loader = new TlsConfigLoader(parse.GetValue(cert)!, parse.GetValue(key)!);
             var options = common.Build(parse, listenEps, backendEps);
-            return await RunAsync(options, new TlsServerConfig { Certificates = [certificate!] }, common.GetLogLevel(parse), onStarted: null).ConfigureAwait(false);
+            return await RunAsync(options, loader, common.GetLogLevel(parse), onStarted: null).ConfigureAwait(false);
         });
         return cmd;
     }
@@ -73,10 +73,13 @@ internal static class ProxyCommand
         return false;
     }
 
-    internal static async Task<int> RunAsync(ProxyOptions options, TlsServerConfig tls, LogLevel level, Action<ProxyServer>? onStarted)
+    internal static async Task<int> RunAsync(ProxyOptions options, TlsConfigLoader tls, LogLevel level, Action<ProxyServer>? onStarted)
     {
+        if (!tls.TryLoad(out var config, out string error))
+            return Fail(error);
         using var loggers = Logging.Create(level);
-        var server = new ProxyServer(options, tls, loggers);
+        var log = loggers.CreateLogger("Bufferless");
+        var server = new ProxyServer(options, config!, loggers);
         try
         {
             server.Bind();
@@ -87,6 +90,20 @@ internal static class ProxyCommand
         }
         onStarted?.Invoke(server);
         using var shutdown = new Shutdown();
+        // SIGHUP: reload certificates for new connections; established ones keep the configuration they started with.
+        using var reload = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            if (tls.TryLoad(out var fresh, out string reason))
+            {
+                server.UpdateTlsConfig(fresh!);
+                log.LogInformation("reload: {What}", tls.Describe());
+            }
+            else
+            {
+                log.LogError("reload failed, keeping the running configuration: {Reason}", reason);
+            }
+        });
         await server.RunAsync(shutdown.Token).ConfigureAwait(false);
         return 0;
     }
