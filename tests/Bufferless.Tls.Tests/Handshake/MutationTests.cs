@@ -32,6 +32,18 @@ public class MutationTests
             client.Start();
             hellos.Add(client.TakeOutput());
         }
+        Tls12TestClientOptions[] variants12 =
+        [
+            new(),
+            new() { SessionTicket = [], Alpn = ["h2"], SupportedVersions = [0x0303] },
+            new() { SessionTicket = new byte[120], SessionId = new byte[32], ServerName = null, Groups = [NamedGroup.Secp384r1] },
+        ];
+        foreach (var options in variants12)
+        {
+            using var client = new Tls12TestClient(options);
+            client.Start();
+            hellos.Add(client.TakeOutput());
+        }
         return hellos;
     }
 
