@@ -35,7 +35,7 @@ public sealed partial class TlsServerConnection
         for (int i = 0; i < hello.PskIdentities.Count; i++)
         {
             TlsPskIdentity identity = hello.PskIdentities[i];
-            if (keys.TryOpen(identity.Identity.Span) is not { } plain || TicketState.Decode(plain) is not { } state)
+            if (keys.TryOpen(identity.Identity.Span, _now) is not { } plain || TicketState.Decode(plain) is not { } state)
                 continue;
             if (state.Version != TlsVersion.Tls13 || !CipherSuiteInfo.TryGet(state.Suite, out CipherSuiteInfo ticketSuite)
                 || ticketSuite.IsTls12 || ticketSuite.Hash != suite.Hash || state.Secret.Length != suite.HashLength)
@@ -133,7 +133,7 @@ public sealed partial class TlsServerConnection
         TlsServerConfig config = _config!;
         if (config.TicketKeys is not { } keys || hello.SessionTicket is not { Length: > 0 } ticket)
             return null;
-        if (keys.TryOpen(ticket.Span) is not { } plain || TicketState.Decode(plain) is not { } state)
+        if (keys.TryOpen(ticket.Span, _now) is not { } plain || TicketState.Decode(plain) is not { } state)
             return null;
         bool usable = state.Version == TlsVersion.Tls12
             && state.Secret.Length == Tls12KeySchedule.MasterSecretLength

@@ -41,7 +41,7 @@ public sealed class TlsTicketKeys : IDisposable
         CurrentKeyCreated = created;
     }
 
-    /// <summary>When set, the issuing key is replaced once it is this old (checked whenever a ticket is issued).</summary>
+    /// <summary>When set, the issuing key is replaced once it is this old (checked whenever a ticket is issued or opened).</summary>
     public TimeSpan? RotationInterval { get; }
 
     /// <summary>When the current issuing key was made or loaded.</summary>
@@ -185,9 +185,10 @@ public sealed class TlsTicketKeys : IDisposable
         return ticket;
     }
 
-    /// <summary>Opens a ticket sealed by any held key; null when the key is unknown or the ticket was altered.</summary>
-    internal byte[]? TryOpen(ReadOnlySpan<byte> ticket)
+    /// <summary>Opens a ticket sealed by any held key (rotating first if due); null when the key is unknown or the ticket was altered.</summary>
+    internal byte[]? TryOpen(ReadOnlySpan<byte> ticket, DateTimeOffset now)
     {
+        RotateIfDue(now);
         if (ticket.Length < TicketOverhead)
             return null;
         ReadOnlySpan<byte> name = ticket[..KeyNameLength];
