@@ -13,14 +13,21 @@ public enum TlsContentType : byte
 /// <summary>RFC 8446 §4 HandshakeType.</summary>
 public enum TlsHandshakeType : byte
 {
+    HelloRequest = 0,
     ClientHello = 1,
     ServerHello = 2,
     NewSessionTicket = 4,
     EndOfEarlyData = 5,
     EncryptedExtensions = 8,
     Certificate = 11,
+    /// <summary>TLS 1.2 only (RFC 5246 §7.4.3).</summary>
+    ServerKeyExchange = 12,
     CertificateRequest = 13,
+    /// <summary>TLS 1.2 only (RFC 5246 §7.4.5).</summary>
+    ServerHelloDone = 14,
     CertificateVerify = 15,
+    /// <summary>TLS 1.2 only (RFC 5246 §7.4.7).</summary>
+    ClientKeyExchange = 16,
     Finished = 20,
     KeyUpdate = 24,
     MessageHash = 254,
@@ -49,6 +56,8 @@ public enum TlsAlertDescription : byte
     InternalError = 80,
     InappropriateFallback = 86,
     UserCanceled = 90,
+    /// <summary>RFC 5246 §7.2.2: always a warning; the answer to a renegotiation attempt.</summary>
+    NoRenegotiation = 100,
     MissingExtension = 109,
     UnsupportedExtension = 110,
     UnrecognizedName = 112,
@@ -58,13 +67,35 @@ public enum TlsAlertDescription : byte
     NoApplicationProtocol = 120,
 }
 
-/// <summary>TLS 1.3 cipher suites (RFC 8446 §B.4).</summary>
+/// <summary>TLS 1.3 cipher suites (RFC 8446 §B.4) and the TLS 1.2 ECDHE AEAD suites (RFC 5289, RFC 7905).</summary>
 public enum TlsCipherSuite : ushort
 {
     None = 0,
     Aes128GcmSha256 = 0x1301,
     Aes256GcmSha384 = 0x1302,
     ChaCha20Poly1305Sha256 = 0x1303,
+
+    /// <summary>TLS 1.2: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (RFC 5289).</summary>
+    EcdheEcdsaAes128GcmSha256 = 0xC02B,
+    /// <summary>TLS 1.2: TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 (RFC 5289).</summary>
+    EcdheEcdsaAes256GcmSha384 = 0xC02C,
+    /// <summary>TLS 1.2: TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (RFC 5289).</summary>
+    EcdheRsaAes128GcmSha256 = 0xC02F,
+    /// <summary>TLS 1.2: TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 (RFC 5289).</summary>
+    EcdheRsaAes256GcmSha384 = 0xC030,
+    /// <summary>TLS 1.2: TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 (RFC 7905).</summary>
+    EcdheRsaChaCha20Poly1305Sha256 = 0xCCA8,
+    /// <summary>TLS 1.2: TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 (RFC 7905).</summary>
+    EcdheEcdsaChaCha20Poly1305Sha256 = 0xCCA9,
+}
+
+/// <summary>Signalling cipher suite values (never negotiated).</summary>
+internal static class TlsScsv
+{
+    /// <summary>RFC 5746 §3.3 TLS_EMPTY_RENEGOTIATION_INFO_SCSV.</summary>
+    public const ushort EmptyRenegotiationInfo = 0x00FF;
+    /// <summary>RFC 7507 §2 TLS_FALLBACK_SCSV.</summary>
+    public const ushort Fallback = 0x5600;
 }
 
 /// <summary>RFC 8446 §4.2.3 SignatureScheme (the ones Bufferless names; others round-trip as numbers).</summary>
@@ -89,19 +120,25 @@ public enum TlsExtensionType : ushort
 {
     ServerName = 0,
     SupportedGroups = 10,
+    EcPointFormats = 11,
     SignatureAlgorithms = 13,
     ApplicationLayerProtocolNegotiation = 16,
+    ExtendedMasterSecret = 23,
     RecordSizeLimit = 28,
+    SessionTicket = 35,
     PreSharedKey = 41,
     EarlyData = 42,
     SupportedVersions = 43,
     Cookie = 44,
     PskKeyExchangeModes = 45,
     SignatureAlgorithmsCert = 50,
+    CertificateAuthorities = 47,
     KeyShare = 51,
+    RenegotiationInfo = 0xFF01,
 }
 
-internal static class TlsVersion
+/// <summary>Protocol version code points (<see cref="TlsServerConnection.NegotiatedVersion"/>).</summary>
+public static class TlsVersion
 {
     public const ushort Tls12 = 0x0303;
     public const ushort Tls13 = 0x0304;

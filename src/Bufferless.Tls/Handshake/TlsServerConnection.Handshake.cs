@@ -8,9 +8,10 @@ using Bufferless.Tls.Records;
 namespace Bufferless.Tls;
 
 /// <summary>
-/// The server handshake state machine (RFC 8446 §2, full handshake with optional HelloRetryRequest).
-/// One handler per state, each taking one message: ExpectClientHello -> [ExpectSecondClientHello] ->
-/// ExpectFinished -> Connected (KeyUpdate only). Anything else goes through <see cref="Unexpected"/>.
+/// The server handshake state machine (RFC 8446 §2: full or PSK handshake, optional HelloRetryRequest, optional
+/// client certificate). One handler per state, each taking one message: ExpectClientHello -> [ExpectSecondClientHello]
+/// -> [ExpectClientCertificate -> ExpectCertificateVerify] -> ExpectFinished -> Connected (KeyUpdate only).
+/// TLS 1.2 states live in the .Tls12 part. Anything else goes through <see cref="Unexpected"/>.
 /// </summary>
 public sealed partial class TlsServerConnection
 {
@@ -25,6 +26,13 @@ public sealed partial class TlsServerConnection
     private TrafficSecret? _clientAppSecret;
     private TrafficSecret? _serverAppSecret;
     private byte[]? _expectedClientFinished;
+    private TrafficSecret? _clientHandshakeSecret;
+    private MasterSecret? _masterSecret;
+    private byte[]? _currentHelloMessage;
+    private byte[]? _hrrTranscriptPrefix; // message_hash(ClientHello1) || HelloRetryRequest, for PSK binders (RFC 8446 §4.2.11.2)
+    private bool _clientFinishedInTranscript;
+    private bool _ticketSent;
+    private System.Security.Cryptography.X509Certificates.X509Certificate2? _pendingClientLeaf;
 
     // ---------------- handshake message framing ----------------
 
@@ -86,14 +94,19 @@ public sealed partial class TlsServerConnection
     private bool IsExpected(TlsHandshakeType type) => (_state, type) switch
     {
         (State.ExpectClientHello or State.ExpectSecondClientHello, TlsHandshakeType.ClientHello) => true,
-        (State.ExpectFinished, TlsHandshakeType.Finished) => true,
-        (State.Connected, TlsHandshakeType.KeyUpdate) => true,
+        (State.ExpectClientCertificate or State.ExpectClientCertificate12, TlsHandshakeType.Certificate) => true,
+        (State.ExpectCertificateVerify or State.ExpectCertificateVerify12, TlsHandshakeType.CertificateVerify) => true,
+        (State.ExpectFinished or State.ExpectFinished12, TlsHandshakeType.Finished) => true,
+        (State.ExpectClientKeyExchange12, TlsHandshakeType.ClientKeyExchange) => true,
+        (State.Connected, TlsHandshakeType.KeyUpdate) => NegotiatedVersion == TlsVersion.Tls13,
+        // RFC 5746 / RFC 5246 §7.4.1.2: a TLS 1.2 client asks for renegotiation with a ClientHello; it is refused.
+        (State.Connected, TlsHandshakeType.ClientHello) => NegotiatedVersion == TlsVersion.Tls12,
         _ => false,
     };
 
     private int MaxMessageSize(TlsHandshakeType type) => type switch
     {
-        TlsHandshakeType.ClientHello => MaxClientHelloSize,
+        TlsHandshakeType.ClientHello or TlsHandshakeType.Certificate => MaxClientHelloSize,
         _ => MaxOtherHandshakeSize,
     };
 
@@ -101,7 +114,14 @@ public sealed partial class TlsServerConnection
     {
         State.ExpectClientHello => HandleClientHello(message),
         State.ExpectSecondClientHello => HandleSecondClientHello(message),
+        State.ExpectClientCertificate => HandleClientCertificate(message),
+        State.ExpectCertificateVerify => HandleClientCertificateVerify(message),
         State.ExpectFinished => HandleFinished(message),
+        State.ExpectClientCertificate12 => HandleClientCertificate12(message),
+        State.ExpectClientKeyExchange12 => HandleClientKeyExchange12(message),
+        State.ExpectCertificateVerify12 => HandleCertificateVerify12(message),
+        State.ExpectFinished12 => HandleFinished12(message),
+        State.Connected when NegotiatedVersion == TlsVersion.Tls12 => RefuseRenegotiation(),
         State.Connected => HandleKeyUpdate(message),
         _ => Unexpected(type),
     };
@@ -114,10 +134,11 @@ public sealed partial class TlsServerConnection
 
     private TlsStatus? HandleClientHello(byte[] message)
     {
-        if (!TryParseHello(message, out ClientHello? hello))
+        if (!TryParseHello(message, second: false, out ClientHello? hello))
             return TlsStatus.Failed;
         ClientHello = hello;
         _firstHelloMessage = message;
+        _currentHelloMessage = message;
         _ccsAllowed = true;
         if (_config is null)
         {
@@ -128,20 +149,34 @@ public sealed partial class TlsServerConnection
         return _state == State.Failed ? TlsStatus.Failed : null;
     }
 
-    private bool TryParseHello(byte[] message, out ClientHello? hello)
+    private bool TryParseHello(byte[] message, bool second, out ClientHello? hello)
     {
         if (!Messages.ClientHello.TryParse(message.AsSpan(4), out hello, out TlsAlertDescription alert))
             return Fail(alert, "malformed ClientHello");
-        // RFC 8446 §4.2.1: this server negotiates TLS 1.3 only, which needs supported_versions with 0x0304;
-        // otherwise the version cannot be agreed: protocol_version.
-        if (!hello!.OffersTls13)
-            return Fail(TlsAlertDescription.ProtocolVersion, "client does not offer TLS 1.3");
+        // RFC 8446 §4.1.4: the ClientHello after a HelloRetryRequest must still offer TLS 1.3.
+        if (second && !hello!.OffersTls13)
+            return Fail(TlsAlertDescription.ProtocolVersion, "second ClientHello does not offer TLS 1.3");
         return true;
     }
 
     private void NegotiateFirstHello()
     {
         ClientHello hello = ClientHello!;
+        TlsServerConfig config = _config!;
+        _now = config.TimeProvider.GetUtcNow();
+        // RFC 8446 §4.2.1 / RFC 5246 §E.1: TLS 1.3 when offered, else TLS 1.2 if allowed; nothing older: protocol_version.
+        ushort version = hello.SelectVersion(config.AllowTls12);
+        if (version == 0)
+        {
+            Fail(TlsAlertDescription.ProtocolVersion, "client offers neither TLS 1.3 nor TLS 1.2");
+            return;
+        }
+        if (version == TlsVersion.Tls12)
+        {
+            _ccsAllowed = false;
+            Negotiate12(hello);
+            return;
+        }
         if (!TrySelect(hello, null, null, out Selection selection))
             return;
         _suite = selection.Suite;
@@ -202,9 +237,11 @@ public sealed partial class TlsServerConnection
                 return Fail(TlsAlertDescription.IllegalParameter, "key_share for a group not in supported_groups");
         }
 
+        if (!TryGetCandidateCertificates(hello, out List<TlsCertificate> candidates))
+            return false;
         TlsCertificate? certificate = null;
         TlsSignatureScheme scheme = TlsSignatureScheme.None;
-        foreach (TlsCertificate candidate in config.Certificates)
+        foreach (TlsCertificate candidate in candidates)
         {
             if (candidate.TryChooseScheme(hello.SignatureAlgorithms, out scheme))
             {
@@ -230,16 +267,51 @@ public sealed partial class TlsServerConnection
             return Fail(TlsAlertDescription.HandshakeFailure, "no common key-exchange group");
         }
 
-        string? alpn = null;
-        if (config.ApplicationProtocols is { } ours && hello.ApplicationProtocols is { } theirs)
-        {
-            alpn = ours.FirstOrDefault(theirs.Contains);
-            // RFC 7301 §3.2: no overlap MUST be answered with no_application_protocol.
-            if (alpn is null)
-                return Fail(TlsAlertDescription.NoApplicationProtocol, "no common application protocol");
-        }
+        if (!TryChooseApplicationProtocol(hello, out string? alpn))
+            return false;
 
         selection = new Selection(CipherSuiteInfo.Get(suite), group, clientShare, certificate, scheme, alpn);
+        return true;
+    }
+
+    /// <summary>RFC 7301 §3.2: the first of our protocols the client offers; no overlap MUST be answered with no_application_protocol.</summary>
+    private bool TryChooseApplicationProtocol(ClientHello hello, out string? alpn)
+    {
+        alpn = null;
+        if (_config!.ApplicationProtocols is not { } ours || hello.ApplicationProtocols is not { } theirs)
+            return true;
+        alpn = ours.FirstOrDefault(theirs.Contains);
+        if (alpn is null)
+            return Fail(TlsAlertDescription.NoApplicationProtocol, "no common application protocol");
+        return true;
+    }
+
+    /// <summary>
+    /// RFC 6066 §3 certificate choice by server_name: exact matches, else wildcard matches, else the defaults; ECDSA keys
+    /// before RSA within each. An unknown name either falls back to the defaults or, when configured, is refused with
+    /// a fatal unrecognized_name (the RFC's two allowed answers; a warning is NOT RECOMMENDED).
+    /// </summary>
+    private bool TryGetCandidateCertificates(ClientHello hello, out List<TlsCertificate> candidates)
+    {
+        TlsServerConfig config = _config!;
+        candidates = [];
+        if (hello.ServerName is string name)
+        {
+            for (int quality = 2; quality >= 1 && candidates.Count == 0; quality--)
+            {
+                foreach (TlsCertificate certificate in config.Certificates)
+                {
+                    if (certificate.MatchName(name) == quality)
+                        candidates.Add(certificate);
+                }
+            }
+            if (candidates.Count == 0 && config.RejectUnknownServerName)
+                return Fail(TlsAlertDescription.UnrecognizedName, "no certificate for server name " + name);
+        }
+        if (candidates.Count == 0)
+            candidates.AddRange(config.DefaultCertificates ?? config.Certificates);
+        // ECDSA preferred (smaller, faster); a stable sort keeps the configured order otherwise.
+        candidates = [.. candidates.OrderBy(c => c.KeyType == TlsCertificateKeyType.Rsa ? 1 : 0)];
         return true;
     }
 
@@ -288,6 +360,7 @@ public sealed partial class TlsServerConnection
         var w = new TlsWriter(buffer);
         ServerMessages.WriteHelloRetryRequest(ref w, hello.LegacySessionId.Span, CipherSuite, group);
         _transcript.AppendData(w.Written);
+        _hrrTranscriptPrefix = [.. messageHashHeader, .. hash, .. w.Written];
         WritePlaintext(TlsContentType.Handshake, w.Written);
         SendCompatibilityChangeCipherSpec(hello);
         if (hello.HasEarlyData)
@@ -308,8 +381,9 @@ public sealed partial class TlsServerConnection
 
     private TlsStatus? HandleSecondClientHello(byte[] message)
     {
-        if (!TryParseHello(message, out ClientHello? hello))
+        if (!TryParseHello(message, second: true, out ClientHello? hello))
             return TlsStatus.Failed;
+        _currentHelloMessage = message;
         // RFC 8446 §4.2.10: a client MUST NOT send early_data in the ClientHello that follows a HelloRetryRequest.
         if (hello!.HasEarlyData)
             return FailStatus(TlsAlertDescription.IllegalParameter, "early_data after HelloRetryRequest");
@@ -327,6 +401,8 @@ public sealed partial class TlsServerConnection
     private void SendServerFlight(ClientHello hello, Selection selection)
     {
         TlsServerConfig config = _config!;
+        if (!TryAcceptPsk(hello, selection.Suite, out Resumption.TicketState? resumed, out int pskIndex))
+            return;
         KeyAgreement agreement = config.KeyAgreements(selection.Group)!;
         byte[] serverShare = new byte[agreement.ServerShareLength];
         byte[] shared = new byte[agreement.SharedSecretLength];
@@ -343,29 +419,43 @@ public sealed partial class TlsServerConnection
                 return;
             }
             Group = selection.Group;
-            SignatureScheme = selection.Scheme;
             ApplicationProtocol = selection.ApplicationProtocol;
             NegotiatedVersion = TlsVersion.Tls13;
+            IsResumed = resumed is not null;
+            if (resumed is null)
+            {
+                SignatureScheme = selection.Scheme;
+                ServerCertificate = selection.Certificate;
+            }
+            else if (resumed.ClientCertificate is { } der)
+            {
+                SetClientCertificate(der);
+            }
+            // RFC 8446 §4.3.2: a server authenticating with a PSK MUST NOT send CertificateRequest.
+            bool requestCertificate = resumed is null && config.ClientAuth != TlsClientAuth.None;
 
             Span<byte> random = stackalloc byte[32];
             config.Random(random);
             byte[] helloBuffer = new byte[128 + serverShare.Length];
             var w = new TlsWriter(helloBuffer);
-            ServerMessages.WriteServerHello(ref w, random, hello.LegacySessionId.Span, CipherSuite, selection.Group, serverShare);
+            ServerMessages.WriteServerHello(ref w, random, hello.LegacySessionId.Span, CipherSuite, selection.Group, serverShare,
+                resumed is null ? null : pskIndex);
             _transcript!.AppendData(w.Written);
             WritePlaintext(TlsContentType.Handshake, w.Written);
             SendCompatibilityChangeCipherSpec(hello);
 
             Span<byte> hash = stackalloc byte[_suite.HashLength];
             _transcript.GetCurrentHash(hash);
-            using EarlySecret early = EarlySecret.Create(_suite);
+            using EarlySecret early = EarlySecret.Create(_suite, resumed is null ? default : resumed.Secret);
+            if (resumed is not null)
+                CryptographicOperations.ZeroMemory(resumed.Secret);
             using HandshakeSecret handshakeSecret = early.DeriveHandshakeSecret(shared);
-            using TrafficSecret clientHandshake = handshakeSecret.DeriveClientTrafficSecret(hash);
+            _clientHandshakeSecret = handshakeSecret.DeriveClientTrafficSecret(hash);
             using TrafficSecret serverHandshake = handshakeSecret.DeriveServerTrafficSecret(hash);
-            LogSecret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", clientHandshake.Secret);
+            LogSecret("CLIENT_HANDSHAKE_TRAFFIC_SECRET", _clientHandshakeSecret.Secret);
             LogSecret("SERVER_HANDSHAKE_TRAFFIC_SECRET", serverHandshake.Secret);
             _write = RecordProtection.Create(serverHandshake);
-            _read = RecordProtection.Create(clientHandshake);
+            _read = RecordProtection.Create(_clientHandshakeSecret);
             // RFC 8449 §4: in TLS 1.3 the limit counts the inner content type, so content is at most limit - 1.
             if (hello.RecordSizeLimit is int limit)
                 _maxSendFragment = Math.Min(TlsRecordLimits.MaxPlaintext, limit - 1);
@@ -373,23 +463,34 @@ public sealed partial class TlsServerConnection
             if (hello.HasEarlyData)
                 _earlySkip = EarlyDataSkip.Undecryptable;
 
-            WriteEncryptedFlight(hello, selection, serverHandshake);
+            WriteEncryptedFlight(hello, selection, serverHandshake, authenticate: resumed is null, requestCertificate);
 
             _transcript.GetCurrentHash(hash);
-            using MasterSecret master = handshakeSecret.DeriveMasterSecret();
-            _clientAppSecret = master.DeriveClientApplicationSecret(hash);
-            _serverAppSecret = master.DeriveServerApplicationSecret(hash);
-            byte[] exporter = master.DeriveExporterSecret(hash);
+            _masterSecret = handshakeSecret.DeriveMasterSecret();
+            _clientAppSecret = _masterSecret.DeriveClientApplicationSecret(hash);
+            _serverAppSecret = _masterSecret.DeriveServerApplicationSecret(hash);
+            byte[] exporter = _masterSecret.DeriveExporterSecret(hash);
             LogSecret("CLIENT_TRAFFIC_SECRET_0", _clientAppSecret.Secret);
             LogSecret("SERVER_TRAFFIC_SECRET_0", _serverAppSecret.Secret);
             LogSecret("EXPORTER_SECRET", exporter);
             CryptographicOperations.ZeroMemory(exporter);
-            _expectedClientFinished = new byte[_suite.HashLength];
-            clientHandshake.ComputeFinished(hash, _expectedClientFinished);
             // The server may write under its application key right after its Finished (RFC 8446 §2, 0.5-RTT).
             _write.Dispose();
             _write = RecordProtection.Create(_serverAppSecret);
-            _state = State.ExpectFinished;
+            _state = requestCertificate ? State.ExpectClientCertificate : State.ExpectFinished;
+
+            // RFC 8446 §4.6.1: without client authentication the server can compute the rest of the transcript (the
+            // client Finished it expects) and send the ticket right after its own Finished, in the same flight.
+            if (!requestCertificate && config.TicketKeys is not null && config.TicketWithServerFlight)
+            {
+                _expectedClientFinished = new byte[_suite.HashLength];
+                _clientHandshakeSecret.ComputeFinished(hash, _expectedClientFinished);
+                ReadOnlySpan<byte> finishedHeader = [(byte)TlsHandshakeType.Finished, 0, 0, (byte)_suite.HashLength];
+                _transcript.AppendData(finishedHeader);
+                _transcript.AppendData(_expectedClientFinished);
+                _clientFinishedInTranscript = true;
+                SendTicket13();
+            }
         }
         finally
         {
@@ -397,31 +498,39 @@ public sealed partial class TlsServerConnection
         }
     }
 
-    /// <summary>EncryptedExtensions, Certificate, CertificateVerify, Finished, sent as one run of protected records.</summary>
-    private void WriteEncryptedFlight(ClientHello hello, Selection selection, TrafficSecret serverHandshake)
+    /// <summary>EncryptedExtensions, [CertificateRequest], [Certificate, CertificateVerify], Finished, sent as one run of protected records.</summary>
+    private void WriteEncryptedFlight(ClientHello hello, Selection selection, TrafficSecret serverHandshake, bool authenticate, bool requestCertificate)
     {
         TlsServerConfig config = _config!;
         TlsCertificate certificate = selection.Certificate;
+        IReadOnlyList<byte[]> authorities = requestCertificate ? ClientCertificateVerifier.AuthorityNames(config.ClientCertificateAuthorities) : [];
         int size = ServerMessages.CertificateSize(certificate.Chain) + 2048 + config.AdvertisedGroups.Length * 2
-            + (selection.ApplicationProtocol?.Length ?? 0);
+            + (selection.ApplicationProtocol?.Length ?? 0) + authorities.Sum(a => a.Length + 2);
         byte[] flight = ArrayPool<byte>.Shared.Rent(size);
         try
         {
             var w = new TlsWriter(flight);
-            int start = w.Position;
             ServerMessages.WriteEncryptedExtensions(ref w, config.AdvertisedGroups,
                 hello.RecordSizeLimit is null ? null : config.RecordSizeLimit,
                 hello.ServerName is not null, selection.ApplicationProtocol);
-            ServerMessages.WriteCertificate(ref w, certificate.Chain);
-            _transcript!.AppendData(flight.AsSpan(start, w.Position));
-
+            if (requestCertificate)
+                ServerMessages.WriteCertificateRequest13(ref w, ClientCertificateVerifier.Tls13Schemes, authorities);
             Span<byte> hash = stackalloc byte[_suite.HashLength];
-            _transcript.GetCurrentHash(hash);
-            byte[] content = ServerMessages.CertificateVerifyContent(server: true, hash);
-            byte[] signature = certificate.Sign(selection.Scheme, content);
-            int verifyStart = w.Position;
-            ServerMessages.WriteCertificateVerify(ref w, selection.Scheme, signature);
-            _transcript.AppendData(flight.AsSpan(verifyStart, w.Position - verifyStart));
+            if (authenticate)
+            {
+                ServerMessages.WriteCertificate(ref w, certificate.Chain);
+                _transcript!.AppendData(flight.AsSpan(0, w.Position));
+                _transcript.GetCurrentHash(hash);
+                byte[] content = ServerMessages.CertificateVerifyContent(server: true, hash);
+                byte[] signature = certificate.Sign(selection.Scheme, content);
+                int verifyStart = w.Position;
+                ServerMessages.WriteCertificateVerify(ref w, selection.Scheme, signature);
+                _transcript.AppendData(flight.AsSpan(verifyStart, w.Position - verifyStart));
+            }
+            else
+            {
+                _transcript!.AppendData(flight.AsSpan(0, w.Position));
+            }
 
             _transcript.GetCurrentHash(hash);
             Span<byte> verifyData = stackalloc byte[_suite.HashLength];
@@ -446,17 +555,33 @@ public sealed partial class TlsServerConnection
         ReadOnlySpan<byte> verifyData = message.AsSpan(4);
         if (verifyData.Length != _suite.HashLength)
             return FailStatus(TlsAlertDescription.DecodeError, "Finished of the wrong length");
+        if (_expectedClientFinished is null)
+        {
+            // RFC 8446 §4.4.4: over the transcript up to the client's last message before Finished.
+            Span<byte> hash = stackalloc byte[_suite.HashLength];
+            _transcript!.GetCurrentHash(hash);
+            _expectedClientFinished = new byte[_suite.HashLength];
+            _clientHandshakeSecret!.ComputeFinished(hash, _expectedClientFinished);
+        }
         // RFC 8446 §4.4.4: a wrong verify_data MUST be answered with decrypt_error.
         if (!CryptographicOperations.FixedTimeEquals(verifyData, _expectedClientFinished))
             return FailStatus(TlsAlertDescription.DecryptError, "client Finished does not verify");
-        _transcript!.AppendData(message);
+        if (!_clientFinishedInTranscript)
+            _transcript!.AppendData(message);
         _read!.Dispose();
         _read = RecordProtection.Create(_clientAppSecret!);
         // RFC 8446 §5: change_cipher_spec after the peer's Finished is an unexpected record.
         _ccsAllowed = false;
         _earlySkip = EarlyDataSkip.None;
         _state = State.Connected;
+        _handshakeDone = true;
         CryptographicOperations.ZeroMemory(_expectedClientFinished);
+        _clientHandshakeSecret?.Dispose();
+        _clientHandshakeSecret = null;
+        if (_config!.TicketKeys is not null && !_ticketSent)
+            SendTicket13();
+        _masterSecret?.Dispose();
+        _masterSecret = null;
         return TlsStatus.HandshakeComplete;
     }
 
@@ -494,6 +619,89 @@ public sealed partial class TlsServerConnection
         _write = RecordProtection.Create(next);
     }
 
+    // ---------------- states: ExpectClientCertificate, ExpectCertificateVerify (RFC 8446 §4.4.2-4.4.3) ----------------
+
+    private TlsStatus? HandleClientCertificate(byte[] message)
+    {
+        var r = new TlsReader(message.AsSpan(4));
+        if (!r.TryReadVector8(out ReadOnlySpan<byte> context) || !r.TryReadVector24(out TlsReader list) || !r.ExpectEmpty())
+            return FailStatus(TlsAlertDescription.DecodeError, "malformed client Certificate");
+        // RFC 8446 §4.4.2: the context echoes the CertificateRequest's, which was empty.
+        if (!context.IsEmpty)
+            return FailStatus(TlsAlertDescription.IllegalParameter, "client Certificate with a non-empty context");
+        var chain = new List<byte[]>();
+        while (!list.IsEmpty)
+        {
+            if (!list.TryReadVector24(out ReadOnlySpan<byte> der) || der.IsEmpty || !list.TryReadVector16(out ReadOnlySpan<byte> _))
+                return FailStatus(TlsAlertDescription.DecodeError, "malformed client Certificate entry");
+            chain.Add(der.ToArray());
+        }
+        _transcript!.AppendData(message);
+        if (chain.Count == 0)
+        {
+            // RFC 8446 §4.4.2.4: no certificate when one is required MAY be answered with certificate_required.
+            if (_config!.ClientAuth == TlsClientAuth.Require)
+                return FailStatus(TlsAlertDescription.CertificateRequired, "client sent no certificate");
+            _state = State.ExpectFinished;
+            return null;
+        }
+        if (!TryVerifyClientChain(chain))
+            return TlsStatus.Failed;
+        _state = State.ExpectCertificateVerify;
+        return null;
+    }
+
+    private TlsStatus? HandleClientCertificateVerify(byte[] message)
+    {
+        var r = new TlsReader(message.AsSpan(4));
+        if (!r.TryReadUInt16(out ushort scheme) || !r.TryReadVector16(out ReadOnlySpan<byte> signature) || !r.ExpectEmpty())
+            return FailStatus(TlsAlertDescription.DecodeError, "malformed client CertificateVerify");
+        // RFC 8446 §4.4.3: the scheme MUST be one the CertificateRequest offered.
+        if (Array.IndexOf(ClientCertificateVerifier.Tls13Schemes, scheme) < 0)
+            return FailStatus(TlsAlertDescription.IllegalParameter, "client CertificateVerify with an unoffered scheme");
+        Span<byte> hash = stackalloc byte[_suite.HashLength];
+        _transcript!.GetCurrentHash(hash);
+        byte[] content = ServerMessages.CertificateVerifyContent(server: false, hash);
+        // RFC 8446 §6.2: a signature that does not verify is decrypt_error.
+        if (!ClientCertificateVerifier.VerifyData(_pendingClientLeaf!, (TlsSignatureScheme)scheme, content, signature))
+            return FailStatus(TlsAlertDescription.DecryptError, "client CertificateVerify does not verify");
+        _transcript.AppendData(message);
+        AcceptPendingClientCertificate();
+        _state = State.ExpectFinished;
+        return null;
+    }
+
+    private bool TryVerifyClientChain(List<byte[]> chain)
+    {
+        var leaf = ClientCertificateVerifier.Verify(chain, _config!, _now, out TlsAlertDescription alert, out string reason);
+        if (leaf is null)
+            return Fail(alert, reason);
+        _pendingClientLeaf = leaf;
+        return true;
+    }
+
+    private void AcceptPendingClientCertificate()
+    {
+        ClientCertificateDer = _pendingClientLeaf!.RawData;
+        ClientCertificateSubject = _pendingClientLeaf.Subject;
+        _pendingClientLeaf.Dispose();
+        _pendingClientLeaf = null;
+    }
+
+    private void SetClientCertificate(byte[] der)
+    {
+        ClientCertificateDer = der;
+        try
+        {
+            using var cert = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(der);
+            ClientCertificateSubject = cert.Subject;
+        }
+        catch (CryptographicException)
+        {
+            ClientCertificateSubject = null;
+        }
+    }
+
     private void LogSecret(string label, ReadOnlySpan<byte> secret)
     {
         if (_config?.KeyLog is { } log)
@@ -506,6 +714,12 @@ public sealed partial class TlsServerConnection
         _clientAppSecret = null;
         _serverAppSecret?.Dispose();
         _serverAppSecret = null;
+        _clientHandshakeSecret?.Dispose();
+        _clientHandshakeSecret = null;
+        _masterSecret?.Dispose();
+        _masterSecret = null;
+        _pendingClientLeaf?.Dispose();
+        _pendingClientLeaf = null;
         if (_expectedClientFinished is not null)
             CryptographicOperations.ZeroMemory(_expectedClientFinished);
     }

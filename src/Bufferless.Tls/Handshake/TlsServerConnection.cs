@@ -9,7 +9,7 @@ using Bufferless.Tls.Records;
 namespace Bufferless.Tls;
 
 /// <summary>
-/// A sans-IO TLS 1.3 server connection: bytes in through <see cref="Process"/>, bytes out through
+/// A sans-IO TLS 1.3 and TLS 1.2 server connection: bytes in through <see cref="Process"/>, bytes out through
 /// <see cref="DrainOutput"/>, a <see cref="TlsStatus"/> at every pause. No socket, clock or thread inside.
 /// Peer input never throws: errors are sticky and fatal, and the alert they queue is still drained.
 /// Misuse by the caller (writing before the handshake, processing after taking the keys) throws.
@@ -21,7 +21,15 @@ public sealed partial class TlsServerConnection : IDisposable
         ExpectClientHello,
         NeedsConfig,
         ExpectSecondClientHello,
+        ExpectClientCertificate,
+        ExpectCertificateVerify,
         ExpectFinished,
+        // TLS 1.2 (RFC 5246 §7.3)
+        ExpectClientCertificate12,
+        ExpectClientKeyExchange12,
+        ExpectCertificateVerify12,
+        ExpectChangeCipherSpec12,
+        ExpectFinished12,
         Connected,
         Closed,
         Failed,
@@ -68,6 +76,8 @@ public sealed partial class TlsServerConnection : IDisposable
     private bool _ccsAllowed;
     private EarlyDataSkip _earlySkip;
     private int _earlySkipped;
+    private bool _handshakeDone;
+    private DateTimeOffset _now;
 
     public TlsServerConnection(TlsServerConfig? config)
     {
@@ -78,6 +88,7 @@ public sealed partial class TlsServerConnection : IDisposable
 
     /// <summary>The parsed ClientHello (the latest one after a HelloRetryRequest); null before it arrives.</summary>
     public ClientHello? ClientHello { get; private set; }
+    /// <summary><see cref="TlsVersion.Tls13"/> (0x0304) or <see cref="TlsVersion.Tls12"/> (0x0303) once chosen; 0 before.</summary>
     public ushort NegotiatedVersion { get; private set; }
     public TlsCipherSuite CipherSuite { get; private set; }
     public NamedGroup? Group { get; private set; }
@@ -85,7 +96,19 @@ public sealed partial class TlsServerConnection : IDisposable
     public string? ServerName => ClientHello?.ServerName;
     public string? ApplicationProtocol { get; private set; }
     public bool UsedHelloRetryRequest { get; private set; }
-    public bool IsHandshakeComplete => _state is State.Connected or State.Detached || (_state == State.Closed && _clientAppSecret is not null);
+    public bool IsHandshakeComplete => _state is State.Connected or State.Detached || (_state == State.Closed && _handshakeDone);
+
+    /// <summary>The session was resumed from a ticket (TLS 1.3 PSK or TLS 1.2 RFC 5077) instead of a full handshake.</summary>
+    public bool IsResumed { get; private set; }
+
+    /// <summary>The verified client certificate (DER), from this handshake or the resumed session; null when none.</summary>
+    public byte[]? ClientCertificateDer { get; private set; }
+
+    /// <summary>The verified client certificate's subject (RFC 4514 form as .NET prints it); null when none.</summary>
+    public string? ClientCertificateSubject { get; private set; }
+
+    /// <summary>The certificate presented to the client (null for a resumed session, which presents none).</summary>
+    public TlsCertificate? ServerCertificate { get; private set; }
 
     /// <summary>The alert this side sent because of a fatal error; null if none.</summary>
     public TlsAlertDescription? LocalAlert { get; private set; }
@@ -210,6 +233,8 @@ public sealed partial class TlsServerConnection : IDisposable
     {
         if (_state != State.Connected || _closeSent)
             throw new InvalidOperationException($"cannot update keys in state {_state}");
+        if (NegotiatedVersion == TlsVersion.Tls12)
+            throw new InvalidOperationException("TLS 1.2 has no KeyUpdate");
         SendKeyUpdate(requestPeerUpdate);
     }
 
@@ -228,13 +253,14 @@ public sealed partial class TlsServerConnection : IDisposable
     /// </summary>
     public TlsTrafficKeys TakeRecordProtection()
     {
-        if (_state != State.Connected || _read is null || _write is null || _clientAppSecret is null || _serverAppSecret is null)
+        bool tls12 = NegotiatedVersion == TlsVersion.Tls12;
+        if (_state != State.Connected || _read is null || _write is null || (!tls12 && (_clientAppSecret is null || _serverAppSecret is null)))
             throw new InvalidOperationException($"record protection is available only after the handshake (state {_state})");
         if (_recordFill > 0 || _appLength > 0 || _handshakeFill > 0)
             throw new InvalidOperationException("input is buffered inside the connection; hand over at a record boundary");
-        var keys = new TlsTrafficKeys(CipherSuite, _read.Suite.Aead,
-            _read.Key.ToArray(), _read.Iv.ToArray(), _read.Sequence, _clientAppSecret.ToArray(),
-            _write.Key.ToArray(), _write.Iv.ToArray(), _write.Sequence, _serverAppSecret.ToArray());
+        var keys = new TlsTrafficKeys(NegotiatedVersion, CipherSuite, _read.Suite.Aead, _read.Suite.ExplicitNonceLength,
+            _read.Key.ToArray(), _read.Iv.ToArray(), _read.Sequence, tls12 ? [] : _clientAppSecret!.ToArray(),
+            _write.Key.ToArray(), _write.Iv.ToArray(), _write.Sequence, tls12 ? [] : _serverAppSecret!.ToArray());
         _state = State.Detached;
         DisposeKeys();
         ReleaseRecordBuffer();
@@ -314,6 +340,9 @@ public sealed partial class TlsServerConnection : IDisposable
     {
         TlsRecordHeader.TryCreate(_record, out var header);
         Span<byte> body = _record.AsSpan(TlsRecordHeader.Size, header.Length);
+        // RFC 5246 §6.2.3: after the client's ChangeCipherSpec every TLS 1.2 record is protected under its own outer type.
+        if (_read is { IsTls12: true } && header.ContentType != TlsContentType.ChangeCipherSpec)
+            return HandleProtectedRecord(header, body);
         switch (header.ContentType)
         {
             case TlsContentType.ChangeCipherSpec:
@@ -335,6 +364,8 @@ public sealed partial class TlsServerConnection : IDisposable
 
     private TlsStatus? HandleChangeCipherSpec(ReadOnlySpan<byte> body)
     {
+        if (NegotiatedVersion == TlsVersion.Tls12)
+            return HandleChangeCipherSpec12(body);
         // RFC 8446 §5: a change_cipher_spec of the single byte 0x01 between the first ClientHello and the peer's
         // Finished is dropped; any other value, or one outside that window, is unexpected_message.
         if (!_ccsAllowed || body.Length != 1 || body[0] != 1)
@@ -351,7 +382,7 @@ public sealed partial class TlsServerConnection : IDisposable
             return FailStatus(TlsAlertDescription.UnexpectedMessage, "application_data record before keys");
         }
         Span<byte> headerBytes = _record.AsSpan(0, TlsRecordHeader.Size);
-        if (!_read.TryOpen(headerBytes, body, out TlsContentType type, out int length))
+        if (!_read.TryOpen(headerBytes, body, out TlsContentType type, out int offset, out int length))
         {
             if (_earlySkip == EarlyDataSkip.Undecryptable && SkipEarly(body.Length))
                 return null;
@@ -363,9 +394,10 @@ public sealed partial class TlsServerConnection : IDisposable
         if (type == TlsContentType.Invalid)
             return FailStatus(TlsAlertDescription.UnexpectedMessage, "record without content type");
         // RFC 8446 §5.2 / RFC 8449 §4: inner plaintext over the limit is record_overflow.
+        // RFC 5246 §6.2.3: a TLS 1.2 plaintext over 2^14 is record_overflow too.
         if (length > TlsRecordLimits.MaxPlaintext || length + 1 > ReceiveLimit)
             return FailStatus(TlsAlertDescription.RecordOverflow, "inner plaintext over the record limit");
-        Span<byte> content = body[..length];
+        Span<byte> content = body.Slice(offset, length);
         switch (type)
         {
             case TlsContentType.Handshake:
@@ -379,7 +411,7 @@ public sealed partial class TlsServerConnection : IDisposable
                     return FailStatus(TlsAlertDescription.UnexpectedMessage, "application data before the handshake completed");
                 if (length == 0)
                     return null;
-                _appOffset = TlsRecordHeader.Size;
+                _appOffset = TlsRecordHeader.Size + offset;
                 _appLength = length;
                 return TlsStatus.ApplicationDataAvailable;
             default:
@@ -388,7 +420,9 @@ public sealed partial class TlsServerConnection : IDisposable
         }
     }
 
-    private int ReceiveLimit => _config?.RecordSizeLimit is int limit && ClientHello?.RecordSizeLimit is not null ? limit : TlsRecordLimits.MaxPlaintext + 1;
+    // record_size_limit is negotiated in TLS 1.3 only here (not echoed in TLS 1.2), so it binds only there.
+    private int ReceiveLimit => NegotiatedVersion != TlsVersion.Tls12 && _config?.RecordSizeLimit is int limit && ClientHello?.RecordSizeLimit is not null
+        ? limit : TlsRecordLimits.MaxPlaintext + 1;
 
     private bool SkipEarly(int bytes)
     {
@@ -416,9 +450,12 @@ public sealed partial class TlsServerConnection : IDisposable
             if (!_closeSent && _state is not (State.Failed or State.Detached))
                 SendAlert(TlsAlertDescription.CloseNotify);
             _state = State.Closed;
-            FailureReason ??= _clientAppSecret is null ? "peer closed during the handshake" : null;
+            FailureReason ??= _handshakeDone ? null : "peer closed during the handshake";
             return TlsStatus.Closed;
         }
+        // RFC 5246 §7.2: TLS 1.2 warning alerts other than close_notify do not end the connection.
+        if (NegotiatedVersion == TlsVersion.Tls12 && body[0] == 1)
+            return null;
         // RFC 8446 §6.1: user_canceled is followed by close_notify; nothing to do yet.
         if (description == TlsAlertDescription.UserCanceled)
             return null;
@@ -435,11 +472,13 @@ public sealed partial class TlsServerConnection : IDisposable
         do
         {
             int chunk = Math.Min(content.Length, _maxSendFragment);
-            if (type == TlsContentType.ApplicationData && _write!.Sequence >= _config!.KeyUpdateThreshold)
+            // TLS 1.2 has no KeyUpdate and renegotiation is refused: its AES-GCM record limit is the caller's to watch.
+            if (type == TlsContentType.ApplicationData && !_write!.IsTls12 && _write.Sequence >= _config!.KeyUpdateThreshold)
                 SendKeyUpdate(false);
-            Span<byte> record = _output.GetWriteSpan(chunk + TlsRecordLimits.ProtectedOverhead);
-            content[..chunk].CopyTo(record[TlsRecordHeader.Size..]);
-            _output.Advance(_write!.SealInPlace(type, record, chunk));
+            RecordProtection write = _write!;
+            Span<byte> record = _output.GetWriteSpan(chunk + write.Overhead);
+            content[..chunk].CopyTo(record[write.ContentOffset..]);
+            _output.Advance(write.SealInPlace(type, record, chunk));
             content = content[chunk..];
         }
         while (!content.IsEmpty);
@@ -461,8 +500,9 @@ public sealed partial class TlsServerConnection : IDisposable
 
     private void SendAlert(TlsAlertDescription description)
     {
-        // RFC 8446 §6: close_notify is a warning (1); every error alert is fatal (2).
-        ReadOnlySpan<byte> alert = [description == TlsAlertDescription.CloseNotify ? (byte)1 : (byte)2, (byte)description];
+        // RFC 8446 §6: close_notify is a warning (1); every error alert is fatal (2). RFC 5246 §7.2.2: no_renegotiation is always a warning.
+        bool warning = description is TlsAlertDescription.CloseNotify or TlsAlertDescription.NoRenegotiation;
+        ReadOnlySpan<byte> alert = [warning ? (byte)1 : (byte)2, (byte)description];
         if (_write is not null)
             WriteProtected(TlsContentType.Alert, alert);
         else
@@ -530,29 +570,70 @@ public sealed partial class TlsServerConnection : IDisposable
         _write?.Dispose();
         _write = null;
         DisposeSchedule();
+        DisposeSchedule12();
     }
 }
 
 /// <summary>
 /// The record protection of an established connection, handed to the packet engine. Read = client to server,
-/// write = server to client. Traffic secrets are included so the new owner can follow KeyUpdates (RFC 8446 §7.2).
-/// Zeroes everything on Dispose.
+/// write = server to client. Zeroes everything on Dispose.
+/// <list type="bullet">
+/// <item>TLS 1.3 (<see cref="Version"/> 0x0304): 12-byte IVs, nonce = IV XOR record number, inner content type,
+/// header as AAD. Traffic secrets are included so the new owner can follow KeyUpdates (RFC 8446 §7.2).</item>
+/// <item>TLS 1.2 (0x0303): no traffic secrets (empty arrays) and no KeyUpdate. AES-GCM (RFC 5288 §3): the IV is the
+/// 4-byte salt and each record carries an 8-byte explicit nonce after the header (<see cref="ExplicitNonceLength"/>
+/// = 8; this server sends its record number there); nonce = salt || explicit. ChaCha20-Poly1305 (RFC 7905 §2): the IV
+/// is 12 bytes, nonce = IV XOR record number, nothing explicit. AAD = seq_num(8) || type(1) || 0x0303 || plaintext length(2).</item>
+/// </list>
 /// </summary>
-public sealed class TlsTrafficKeys(
-    TlsCipherSuite cipherSuite, AeadAlgorithm aead,
-    byte[] readKey, byte[] readIv, ulong nextReadSequence, byte[] readTrafficSecret,
-    byte[] writeKey, byte[] writeIv, ulong nextWriteSequence, byte[] writeTrafficSecret) : IDisposable
+public sealed class TlsTrafficKeys : IDisposable
 {
-    public TlsCipherSuite CipherSuite { get; } = cipherSuite;
-    public AeadAlgorithm Aead { get; } = aead;
-    public byte[] ReadKey { get; } = readKey;
-    public byte[] ReadIv { get; } = readIv;
-    public ulong NextReadSequence { get; } = nextReadSequence;
-    public byte[] ReadTrafficSecret { get; } = readTrafficSecret;
-    public byte[] WriteKey { get; } = writeKey;
-    public byte[] WriteIv { get; } = writeIv;
-    public ulong NextWriteSequence { get; } = nextWriteSequence;
-    public byte[] WriteTrafficSecret { get; } = writeTrafficSecret;
+    public TlsTrafficKeys(
+        TlsCipherSuite cipherSuite, AeadAlgorithm aead,
+        byte[] readKey, byte[] readIv, ulong nextReadSequence, byte[] readTrafficSecret,
+        byte[] writeKey, byte[] writeIv, ulong nextWriteSequence, byte[] writeTrafficSecret)
+        : this(TlsVersion.Tls13, cipherSuite, aead, 0, readKey, readIv, nextReadSequence, readTrafficSecret,
+            writeKey, writeIv, nextWriteSequence, writeTrafficSecret)
+    {
+    }
+
+    public TlsTrafficKeys(
+        ushort version, TlsCipherSuite cipherSuite, AeadAlgorithm aead, int explicitNonceLength,
+        byte[] readKey, byte[] readIv, ulong nextReadSequence, byte[] readTrafficSecret,
+        byte[] writeKey, byte[] writeIv, ulong nextWriteSequence, byte[] writeTrafficSecret)
+    {
+        Version = version;
+        CipherSuite = cipherSuite;
+        Aead = aead;
+        ExplicitNonceLength = explicitNonceLength;
+        ReadKey = readKey;
+        ReadIv = readIv;
+        NextReadSequence = nextReadSequence;
+        ReadTrafficSecret = readTrafficSecret;
+        WriteKey = writeKey;
+        WriteIv = writeIv;
+        NextWriteSequence = nextWriteSequence;
+        WriteTrafficSecret = writeTrafficSecret;
+    }
+
+    /// <summary>0x0304 (TLS 1.3) or 0x0303 (TLS 1.2).</summary>
+    public ushort Version { get; }
+    public TlsCipherSuite CipherSuite { get; }
+    public AeadAlgorithm Aead { get; }
+    /// <summary>Bytes of explicit nonce after each record header: 8 for TLS 1.2 AES-GCM, else 0.</summary>
+    public int ExplicitNonceLength { get; }
+    public byte[] ReadKey { get; }
+    /// <summary>TLS 1.3 / 1.2 ChaCha20: the 12-byte IV. TLS 1.2 AES-GCM: the 4-byte salt.</summary>
+    public byte[] ReadIv { get; }
+    public ulong NextReadSequence { get; }
+    public byte[] ReadTrafficSecret { get; }
+    public byte[] WriteKey { get; }
+    public byte[] WriteIv { get; }
+    public ulong NextWriteSequence { get; }
+    public byte[] WriteTrafficSecret { get; }
+
+    /// <summary>Bytes a record adds to its content: 22 for TLS 1.3, 29 for TLS 1.2 AES-GCM, 21 for TLS 1.2 ChaCha20-Poly1305.</summary>
+    public int RecordOverhead => Version == TlsVersion.Tls12 ? 5 + ExplicitNonceLength + 16 : 5 + 1 + 16;
 
     public void Dispose()
     {

@@ -65,6 +65,14 @@ internal sealed class EarlySecret : StageSecret
 
     public HandshakeSecret DeriveHandshakeSecret(ReadOnlySpan<byte> sharedSecret) =>
         new(Suite, ExtractNext(sharedSecret));
+
+    /// <summary>RFC 8446 §7.1: binder_key = Derive-Secret(Early Secret, "res binder", ""); its finished key MACs the binder (§4.2.11.2).</summary>
+    public TrafficSecret DeriveResumptionBinderKey()
+    {
+        Span<byte> emptyHash = stackalloc byte[Suite.HashLength];
+        Suite.HashEmpty(emptyHash);
+        return new TrafficSecret(Suite, DeriveSecret("res binder", emptyHash));
+    }
 }
 
 internal sealed class HandshakeSecret : StageSecret
@@ -127,4 +135,12 @@ internal sealed class TrafficSecret : StageSecret
     public TrafficSecret Next() => new(Suite, DeriveSecret("traffic upd", default));
 
     public byte[] ToArray() => Secret.ToArray();
+
+    /// <summary>RFC 8446 §4.6.1: PSK = HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, Hash.length).</summary>
+    public static byte[] ResumptionPsk(CipherSuiteInfo suite, ReadOnlySpan<byte> resumptionMasterSecret, ReadOnlySpan<byte> ticketNonce)
+    {
+        byte[] psk = new byte[suite.HashLength];
+        HkdfLabel.Expand(suite.Hash, resumptionMasterSecret, "resumption", ticketNonce, psk);
+        return psk;
+    }
 }

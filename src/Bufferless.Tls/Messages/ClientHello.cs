@@ -3,6 +3,9 @@ using Bufferless.Crypto.KeyExchange;
 
 namespace Bufferless.Tls.Messages;
 
+/// <summary>One pre_shared_key identity offered by the client (RFC 8446 §4.2.11).</summary>
+public readonly record struct TlsPskIdentity(ReadOnlyMemory<byte> Identity, uint ObfuscatedTicketAge);
+
 /// <summary>One key_share entry offered by the client (RFC 8446 §4.2.8).</summary>
 public readonly record struct TlsKeyShareEntry(NamedGroup Group, ReadOnlyMemory<byte> KeyExchange);
 
@@ -33,10 +36,49 @@ public sealed class ClientHello
     public bool HasEarlyData { get; private set; }
     public ReadOnlyMemory<byte>? Cookie { get; private set; }
 
+    /// <summary>RFC 7627 extended_master_secret was offered (required for TLS 1.2 here).</summary>
+    public bool HasExtendedMasterSecret { get; private set; }
+
+    /// <summary>RFC 5746 renegotiated_connection from renegotiation_info; null when the extension is absent.</summary>
+    public ReadOnlyMemory<byte>? RenegotiationInfo { get; private set; }
+
+    /// <summary>RFC 8422 §5.1.2 ec_point_formats; null when absent.</summary>
+    public IReadOnlyList<byte>? EcPointFormats { get; private set; }
+
+    /// <summary>RFC 5077 SessionTicket extension: empty when the client asks for a ticket, the ticket when it offers one; null when absent.</summary>
+    public ReadOnlyMemory<byte>? SessionTicket { get; private set; }
+
+    /// <summary>RFC 8446 §4.2.11 pre_shared_key identities (empty when absent).</summary>
+    public IReadOnlyList<TlsPskIdentity> PskIdentities { get; private set; } = [];
+
+    /// <summary>RFC 8446 §4.2.11 PSK binders, one per identity.</summary>
+    public IReadOnlyList<ReadOnlyMemory<byte>> PskBinders { get; private set; } = [];
+
+    /// <summary>Length of the ClientHello message (4-byte header included) up to the binders list: Truncate(ClientHello) (RFC 8446 §4.2.11.2).</summary>
+    public int TruncatedLength { get; private set; }
+
+    /// <summary>The client signalled secure renegotiation (RFC 5746 §3.6: the extension or the SCSV).</summary>
+    public bool SignalsSecureRenegotiation => RenegotiationInfo is not null || CipherSuites.Contains(TlsScsv.EmptyRenegotiationInfo);
+
     /// <summary>Extension types in the order received (unknown ones included).</summary>
     public IReadOnlyList<ushort> ExtensionTypes { get; private set; } = [];
 
     public bool OffersTls13 => SupportedVersions.Contains(TlsVersion.Tls13);
+
+    /// <summary>
+    /// RFC 8446 §4.2.1: with supported_versions the server picks from that list and ignores legacy_version; without it
+    /// the client speaks at most legacy_version (RFC 5246 §E.1). Returns 0 when neither 1.3 nor (if allowed) 1.2 fits.
+    /// </summary>
+    public ushort SelectVersion(bool allowTls12)
+    {
+        if (HasSupportedVersions)
+        {
+            if (SupportedVersions.Contains(TlsVersion.Tls13))
+                return TlsVersion.Tls13;
+            return allowTls12 && SupportedVersions.Contains(TlsVersion.Tls12) ? TlsVersion.Tls12 : (ushort)0;
+        }
+        return allowTls12 && LegacyVersion >= TlsVersion.Tls12 ? TlsVersion.Tls12 : (ushort)0;
+    }
 
     /// <summary>Parses the body of a ClientHello handshake message (without the 4-byte handshake header).</summary>
     internal static bool TryParse(ReadOnlySpan<byte> body, out ClientHello? hello, out TlsAlertDescription alert)
@@ -73,6 +115,7 @@ public sealed class ClientHello
         }
         if (!reader.TryReadVector16(out TlsReader extensions) || !reader.ExpectEmpty())
             return false;
+        int bodyLength = body.Length;
 
         var seen = new List<ushort>();
         while (!extensions.IsEmpty)
@@ -96,6 +139,14 @@ public sealed class ClientHello
                 return false;
         }
         result.ExtensionTypes = seen;
+        if (result.HasPreSharedKey)
+        {
+            // pre_shared_key is last, so the binders list ends the message: Truncate() drops it and its length.
+            int bindersSize = 2;
+            foreach (var binder in result.PskBinders)
+                bindersSize += 1 + binder.Length;
+            result.TruncatedLength = 4 + bodyLength - bindersSize;
+        }
         hello = result;
         return CheckCompression(compression, result, out alert);
     }
@@ -155,7 +206,23 @@ public sealed class ClientHello
                 return reader.ExpectEmpty();
             case TlsExtensionType.PreSharedKey:
                 HasPreSharedKey = true;
-                return !reader.IsEmpty;
+                return TryParsePreSharedKey(ref reader, out alert);
+            case TlsExtensionType.ExtendedMasterSecret:
+                HasExtendedMasterSecret = true;
+                return reader.ExpectEmpty();
+            case TlsExtensionType.RenegotiationInfo:
+                if (!reader.TryReadVector8(out ReadOnlySpan<byte> renegotiated) || !reader.ExpectEmpty())
+                    return false;
+                RenegotiationInfo = renegotiated.ToArray();
+                return true;
+            case TlsExtensionType.EcPointFormats:
+                if (!reader.TryReadVector8(out ReadOnlySpan<byte> formats) || formats.IsEmpty || !reader.ExpectEmpty())
+                    return false;
+                EcPointFormats = formats.ToArray();
+                return true;
+            case TlsExtensionType.SessionTicket:
+                SessionTicket = reader.RemainingBytes.ToArray();
+                return true;
             case TlsExtensionType.Cookie:
                 if (!reader.TryReadVector16(out ReadOnlySpan<byte> cookie) || cookie.IsEmpty || !reader.ExpectEmpty())
                     return false;
@@ -217,6 +284,39 @@ public sealed class ClientHello
             shares.Add(new TlsKeyShareEntry((NamedGroup)group, share.ToArray()));
         }
         KeyShares = shares;
+        return true;
+    }
+
+    /// <summary>RFC 8446 §4.2.11: identities&lt;7..2^16-1&gt; then binders&lt;33..2^16-1&gt;, one binder (32..255 bytes) per identity.</summary>
+    private bool TryParsePreSharedKey(ref TlsReader reader, out TlsAlertDescription alert)
+    {
+        alert = TlsAlertDescription.DecodeError;
+        if (!reader.TryReadVector16(out TlsReader identities) || !reader.TryReadVector16(out TlsReader binders) || !reader.ExpectEmpty())
+            return false;
+        if (identities.IsEmpty || binders.IsEmpty)
+            return false;
+        var ids = new List<TlsPskIdentity>();
+        while (!identities.IsEmpty)
+        {
+            if (!identities.TryReadVector16(out ReadOnlySpan<byte> identity) || identity.IsEmpty || !identities.TryReadUInt32(out uint age))
+                return false;
+            ids.Add(new TlsPskIdentity(identity.ToArray(), age));
+        }
+        var list = new List<ReadOnlyMemory<byte>>();
+        while (!binders.IsEmpty)
+        {
+            if (!binders.TryReadVector8(out ReadOnlySpan<byte> binder) || binder.Length < 32)
+                return false;
+            list.Add(binder.ToArray());
+        }
+        // RFC 8446 §4.2.11: one binder per identity; a mismatch is illegal_parameter.
+        if (list.Count != ids.Count)
+        {
+            alert = TlsAlertDescription.IllegalParameter;
+            return false;
+        }
+        PskIdentities = ids;
+        PskBinders = list;
         return true;
     }
 

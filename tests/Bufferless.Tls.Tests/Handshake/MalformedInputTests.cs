@@ -61,14 +61,19 @@ public class MalformedInputTests
     }
 
     [Theory]
-    [InlineData(new byte[] { 2, 0x03, 0x03 })]
     [InlineData(new byte[] { 2, 0x7f, 0x1c })]
     [InlineData(new byte[] { 4, 0x03, 0x02, 0x03, 0x01 })]
     public void ClientHello_UnknownOrOldVersions_ProtocolVersion(byte[] versions) =>
         AssertPlaintextAlert(new HelloBuilder().Set(43, versions).Record(), TlsAlertDescription.ProtocolVersion);
 
-    [Fact] public void ClientHello_NoSupportedVersions_ProtocolVersion() =>
-        AssertPlaintextAlert(new HelloBuilder().Remove(43).Record(), TlsAlertDescription.ProtocolVersion);
+    [Fact] public void ClientHello_NoSupportedVersionsLegacyTls11_ProtocolVersion() =>
+        AssertPlaintextAlert(new HelloBuilder { LegacyVersion = 0x0302 }.Remove(43).Record(), TlsAlertDescription.ProtocolVersion);
+
+    [Fact] public void ClientHello_Tls12OnlyWithoutExtendedMasterSecret_HandshakeFailure() =>
+        AssertPlaintextAlert(new HelloBuilder().Set(43, [2, 0x03, 0x03]).Record(), TlsAlertDescription.HandshakeFailure);
+
+    [Fact] public void ClientHello_NoSupportedVersionsTls13SuitesOnly_HandshakeFailure() =>
+        AssertPlaintextAlert(new HelloBuilder().Remove(43).Set(23, []).Record(), TlsAlertDescription.HandshakeFailure);
 
     [Fact] public void ClientHello_NonNullCompression_IllegalParameter() =>
         AssertPlaintextAlert(new HelloBuilder { Compression = [1, 0] }.Record(), TlsAlertDescription.IllegalParameter);

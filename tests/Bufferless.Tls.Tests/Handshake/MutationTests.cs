@@ -14,6 +14,7 @@ public class MutationTests
     {
         Certificates = [TestCertificates.Create(TlsCertificateKeyType.EcdsaP256), TestCertificates.Create(TlsCertificateKeyType.Rsa)],
         ApplicationProtocols = ["h2", "http/1.1"],
+        TicketKeys = TlsTicketKeys.CreateRandom(DateTimeOffset.UtcNow),
     };
 
     private static List<byte[]> RecordedHellos()
@@ -32,6 +33,34 @@ public class MutationTests
             client.Start();
             hellos.Add(client.TakeOutput());
         }
+        Tls12TestClientOptions[] variants12 =
+        [
+            new(),
+            new() { SessionTicket = [], Alpn = ["h2"], SupportedVersions = [0x0303] },
+            new() { SessionTicket = new byte[120], SessionId = new byte[32], ServerName = null, Groups = [NamedGroup.Secp384r1] },
+        ];
+        foreach (var options in variants12)
+        {
+            using var client = new Tls12TestClient(options);
+            client.Start();
+            hellos.Add(client.TakeOutput());
+        }
+        // Hellos offering real tickets (TLS 1.3 PSK with binder, TLS 1.2 SessionTicket) that the server can open.
+        var (first, server) = Pump.Handshake(Config);
+        TlsTestTicket ticket = first.Tickets[0];
+        first.Dispose(); server.Dispose();
+        using (var psk = new TlsTestClient(new TlsTestClientOptions { Resume = ticket }))
+        {
+            psk.Start();
+            hellos.Add(psk.TakeOutput());
+        }
+        var (first12, server12) = Pump12.Handshake(Config, new Tls12TestClientOptions { SessionTicket = [] });
+        using (var resume12 = new Tls12TestClient(new Tls12TestClientOptions { SessionTicket = first12.Ticket, SessionId = new byte[32] }))
+        {
+            resume12.Start();
+            hellos.Add(resume12.TakeOutput());
+        }
+        first12.Dispose(); server12.Dispose();
         return hellos;
     }
 

@@ -120,7 +120,25 @@ public class SslStreamInteropTests
         RunAsync(new TlsServerConfig { Certificates = [TestCertificates.Create(TlsCertificateKeyType.Rsa)] },
             TlsCipherSuite.Aes256GcmSha384, TlsCertificateKeyType.Rsa, updateKeys: true, expectHrr: false);
 
-    private static async Task RunAsync(TlsServerConfig config, TlsCipherSuite suite, TlsCertificateKeyType certType, bool updateKeys, bool expectHrr)
+    public static TheoryData<TlsCipherSuite, TlsCertificateKeyType> Tls12Cases() => new()
+    {
+        { TlsCipherSuite.EcdheEcdsaAes128GcmSha256, TlsCertificateKeyType.EcdsaP256 },
+        { TlsCipherSuite.EcdheEcdsaAes256GcmSha384, TlsCertificateKeyType.EcdsaP384 },
+        { TlsCipherSuite.EcdheEcdsaChaCha20Poly1305Sha256, TlsCertificateKeyType.EcdsaP256 },
+        { TlsCipherSuite.EcdheRsaAes128GcmSha256, TlsCertificateKeyType.Rsa },
+        { TlsCipherSuite.EcdheRsaAes256GcmSha384, TlsCertificateKeyType.Rsa },
+        { TlsCipherSuite.EcdheRsaChaCha20Poly1305Sha256, TlsCertificateKeyType.Rsa },
+    };
+
+    [Theory]
+    [MemberData(nameof(Tls12Cases))]
+    public Task SslStreamClientTls12_EverySuite_HandshakeAndEcho(TlsCipherSuite suite, TlsCertificateKeyType certType) =>
+        // The other key type is configured too: the suite alone decides which certificate fits.
+        RunAsync(new TlsServerConfig { Certificates = [TestCertificates.Create(certType == TlsCertificateKeyType.Rsa ? TlsCertificateKeyType.EcdsaP256 : TlsCertificateKeyType.Rsa), TestCertificates.Create(certType)] },
+            suite, certType, updateKeys: false, expectHrr: false, SslProtocols.Tls12);
+
+    private static async Task RunAsync(TlsServerConfig config, TlsCipherSuite suite, TlsCertificateKeyType certType, bool updateKeys, bool expectHrr,
+        SslProtocols protocol = SslProtocols.Tls13)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var (clientStream, serverStream) = CreatePair();
@@ -130,15 +148,11 @@ public class SslStreamInteropTests
         await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
         {
             TargetHost = "example.test",
-            EnabledSslProtocols = SslProtocols.Tls13,
-            CipherSuitesPolicy = new CipherSuitesPolicy([(TlsCipherSuite)suite switch
-            {
-                TlsCipherSuite.Aes128GcmSha256 => System.Net.Security.TlsCipherSuite.TLS_AES_128_GCM_SHA256,
-                TlsCipherSuite.Aes256GcmSha384 => System.Net.Security.TlsCipherSuite.TLS_AES_256_GCM_SHA384,
-                _ => System.Net.Security.TlsCipherSuite.TLS_CHACHA20_POLY1305_SHA256,
-            }]),
+            EnabledSslProtocols = protocol,
+            // Both enums carry the IANA code point, so the cast names the same suite.
+            CipherSuitesPolicy = new CipherSuitesPolicy([(System.Net.Security.TlsCipherSuite)(ushort)suite]),
         }, cts.Token);
-        Assert.Equal(SslProtocols.Tls13, ssl.SslProtocol);
+        Assert.Equal(protocol, ssl.SslProtocol);
         Assert.Equal((int)suite, (int)ssl.NegotiatedCipherSuite);
         Assert.Equal(TestCertificates.LeafFor(certType).Thumbprint, seen!.GetCertHashString());
 

@@ -24,7 +24,23 @@ internal sealed record TlsTestClientOptions
     public bool OfferEarlyData { get; init; }
     /// <summary>Raw early-data records to send after the ClientHello (they are encrypted under a key the server cannot know).</summary>
     public int EarlyDataRecords { get; init; }
+    /// <summary>A ticket from an earlier connection to offer in pre_shared_key.</summary>
+    public TlsTestTicket? Resume { get; init; }
+    public byte[] PskModes { get; init; } = [1];
+    /// <summary>Flip a bit of the PSK binder.</summary>
+    public bool CorruptBinder { get; init; }
+    /// <summary>Added to the honest obfuscated_ticket_age.</summary>
+    public long TicketAgeSkewMilliseconds { get; init; }
+    /// <summary>Elapsed time since the ticket arrived, as the client reports it.</summary>
+    public long TicketAgeMilliseconds { get; init; }
+    /// <summary>Certificate (with private key) to answer a CertificateRequest; null sends an empty Certificate.</summary>
+    public X509Certificate2? ClientCertificate { get; init; }
+    /// <summary>Extra key_share bytes: split the ClientHello over this many records.</summary>
+    public int HelloRecords { get; init; } = 1;
 }
+
+/// <summary>What a TLS 1.3 client keeps from a NewSessionTicket (RFC 8446 §4.6.1).</summary>
+internal sealed record TlsTestTicket(byte[] Ticket, uint AgeAdd, uint Lifetime, byte[] Psk, TlsCipherSuite Suite);
 
 /// <summary>
 /// A small TLS 1.3 client for tests: builds ClientHellos, follows HelloRetryRequest, checks the server's
@@ -48,6 +64,9 @@ internal sealed class TlsTestClient : IDisposable
     private RecordProtection? _read, _write;
     private bool _ccsSent;
     private int _stage; // 0 expect SH, 1 expect EE, 2 Cert, 3 CV, 4 Finished, 5 connected
+    private byte[]? _hrrPrefix;
+    private byte[]? _resumptionMaster;
+    private bool _certificateRequested;
 
     public TlsTestClient(TlsTestClientOptions? options = null)
     {
@@ -74,6 +93,12 @@ internal sealed class TlsTestClient : IDisposable
     public List<int> ReceivedRecordSizes { get; } = [];
     public int KeyUpdatesReceived { get; private set; }
     public string? Error { get; private set; }
+    public bool PskAccepted { get; private set; }
+    public bool CertificateRequested => _certificateRequested;
+    public List<TlsTestTicket> Tickets { get; } = [];
+    /// <summary>Set when a NewSessionTicket arrived before this client sent its Finished (ticket in the server's flight).</summary>
+    public bool TicketBeforeClientFinished { get; private set; }
+    public List<byte[]> ClientHelloRecords { get; } = [];
 
     public byte[] TakeOutput()
     {
@@ -87,7 +112,11 @@ internal sealed class TlsTestClient : IDisposable
         byte[] hello = BuildClientHello(_options.KeyShareGroups, cookie: null);
         FirstClientHello = hello;
         _pendingTranscript.Add(hello);
-        WritePlain(TlsContentType.Handshake, hello);
+        // Optionally split the ClientHello over several records (the record layer must reassemble it).
+        int pieces = Math.Max(1, _options.HelloRecords);
+        int size = (hello.Length + pieces - 1) / pieces;
+        for (int offset = 0; offset < hello.Length; offset += size)
+            WritePlain(TlsContentType.Handshake, hello.AsSpan(offset, Math.Min(size, hello.Length - offset)));
         for (int i = 0; i < _options.EarlyDataRecords; i++)
         {
             // 0-RTT records under a key only a PSK could give: bytes the server must skip.
@@ -146,7 +175,7 @@ internal sealed class TlsTestClient : IDisposable
             w.EndVector16(l); w.EndVector16(e);
         }
         w.WriteUInt16(43); w.WriteUInt16(3); w.WriteUInt8(2); w.WriteUInt16(0x0304);
-        w.WriteUInt16(45); w.WriteUInt16(2); w.WriteUInt8(1); w.WriteUInt8(1);
+        w.WriteUInt16(45); w.WriteUInt16((ushort)(1 + _options.PskModes.Length)); w.WriteVector8(_options.PskModes);
         if (cookie is not null)
         {
             w.WriteUInt16(44); int e = w.BeginVector16(); w.WriteVector16(cookie); w.EndVector16(e);
@@ -155,9 +184,40 @@ internal sealed class TlsTestClient : IDisposable
         {
             w.WriteUInt16(42); w.WriteUInt16(0);
         }
+        int bindersAt = -1;
+        int hashLength = 0;
+        if (_options.Resume is { } resume)
+        {
+            // RFC 8446 §4.2.11: pre_shared_key last; the binder is filled in once the truncated hello is known.
+            hashLength = CipherSuiteInfo.Get(resume.Suite).HashLength;
+            w.WriteUInt16(41); int e = w.BeginVector16();
+            int ids = w.BeginVector16();
+            w.WriteVector16(resume.Ticket);
+            w.WriteUInt32(unchecked((uint)(_options.TicketAgeMilliseconds + _options.TicketAgeSkewMilliseconds) + resume.AgeAdd));
+            w.EndVector16(ids);
+            bindersAt = w.Position;
+            int binders = w.BeginVector16();
+            w.WriteVector8(new byte[hashLength]);
+            w.EndVector16(binders);
+            w.EndVector16(e);
+        }
         w.EndVector16(exts);
         w.EndVector24(msg);
-        return w.Written.ToArray();
+        byte[] message = w.Written.ToArray();
+        if (_options.Resume is { } r)
+        {
+            var suite = CipherSuiteInfo.Get(r.Suite);
+            using var h = IncrementalHash.CreateHash(suite.Hash);
+            if (_hrrPrefix is not null) h.AppendData(_hrrPrefix);
+            h.AppendData(message.AsSpan(0, bindersAt));
+            using var early = EarlySecret.Create(suite, r.Psk);
+            using var binderKey = early.DeriveResumptionBinderKey();
+            byte[] binder = new byte[hashLength];
+            binderKey.ComputeFinished(h.GetHashAndReset(), binder);
+            if (_options.CorruptBinder) binder[0] ^= 1;
+            binder.CopyTo(message, bindersAt + 3);
+        }
+        return message;
     }
 
     public void Feed(ReadOnlySpan<byte> bytes)
@@ -212,7 +272,21 @@ internal sealed class TlsTestClient : IDisposable
         switch (_stage, type)
         {
             case (0, TlsHandshakeType.ServerHello): HandleServerHello(message); return;
-            case (1, TlsHandshakeType.EncryptedExtensions): HandleEncryptedExtensions(message); return;
+            case (1, TlsHandshakeType.EncryptedExtensions): HandleEncryptedExtensions(message); if (PskAccepted) _stage = 4; return;
+            case (2, TlsHandshakeType.CertificateRequest):
+                _certificateRequested = true;
+                _transcript!.AppendData(message);
+                return;
+            case (5 or 6, TlsHandshakeType.NewSessionTicket):
+            {
+                r.TryReadUInt32(out uint lifetime);
+                r.TryReadUInt32(out uint ageAdd);
+                r.TryReadVector8(out ReadOnlySpan<byte> nonce);
+                r.TryReadVector16(out ReadOnlySpan<byte> ticket);
+                if (_resumptionMaster is null) { TicketBeforeClientFinished = true; return; }
+                Tickets.Add(new TlsTestTicket(ticket.ToArray(), ageAdd, lifetime, TrafficSecret.ResumptionPsk(_suite, _resumptionMaster, nonce), _suite.Suite));
+                return;
+            }
             case (2, TlsHandshakeType.Certificate):
             {
                 r.TryReadVector8(out ReadOnlySpan<byte> _);
@@ -253,9 +327,13 @@ internal sealed class TlsTestClient : IDisposable
                 _read!.Dispose(); _read = RecordProtection.Create(_serverAp);
                 if (HoldFinished) { _stage = 6; return; }
                 if (!_ccsSent && _sessionId.Length > 0) { WritePlain(TlsContentType.ChangeCipherSpec, [1]); _ccsSent = true; }
+                if (_certificateRequested) SendClientCertificate();
                 byte[] verify = new byte[_suite.HashLength];
-                _clientHs!.ComputeFinished(hash, verify);
-                WriteEncrypted(TlsContentType.Handshake, [20, 0, 0, (byte)verify.Length, .. verify]);
+                _clientHs!.ComputeFinished(_transcript.GetCurrentHash(), verify);
+                byte[] finished = [20, 0, 0, (byte)verify.Length, .. verify];
+                WriteEncrypted(TlsContentType.Handshake, finished);
+                _transcript.AppendData(finished);
+                _resumptionMaster = master.DeriveResumptionSecret(_transcript.GetCurrentHash());
                 _write!.Dispose(); _write = RecordProtection.Create(_clientAp);
                 _stage = 5;
                 return;
@@ -273,6 +351,35 @@ internal sealed class TlsTestClient : IDisposable
                 return;
         }
     }
+
+    private void SendClientCertificate()
+    {
+        byte[] certificate = _options.ClientCertificate is { } c
+            ? [11, .. U24(c.RawData.Length + 9), 0, .. U24(c.RawData.Length + 5), .. U24(c.RawData.Length), .. c.RawData, 0, 0]
+            : [11, 0, 0, 4, 0, 0, 0, 0];
+        WriteEncrypted(TlsContentType.Handshake, certificate);
+        _transcript!.AppendData(certificate);
+        if (_options.ClientCertificate is not { } cert) return;
+        byte[] content = ServerMessages.CertificateVerifyContent(false, _transcript.GetCurrentHash());
+        TlsSignatureScheme scheme;
+        byte[] signature;
+        if (cert.GetRSAPrivateKey() is { } rsa)
+        {
+            scheme = TlsSignatureScheme.RsaPssRsaeSha256;
+            signature = rsa.SignData(content, HashAlgorithmName.SHA256, RSASignaturePadding.Pss);
+        }
+        else
+        {
+            var ec = cert.GetECDsaPrivateKey()!;
+            scheme = ec.KeySize == 384 ? TlsSignatureScheme.EcdsaSecp384r1Sha384 : TlsSignatureScheme.EcdsaSecp256r1Sha256;
+            signature = ec.SignData(content, ec.KeySize == 384 ? HashAlgorithmName.SHA384 : HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+        }
+        byte[] verify = [15, .. U24(signature.Length + 4), (byte)((ushort)scheme >> 8), (byte)scheme, (byte)(signature.Length >> 8), (byte)signature.Length, .. signature];
+        WriteEncrypted(TlsContentType.Handshake, verify);
+        _transcript.AppendData(verify);
+    }
+
+    private static byte[] U24(int n) => [(byte)(n >> 16), (byte)(n >> 8), (byte)n];
 
     private bool VerifySignature(TlsSignatureScheme scheme, byte[] content, ReadOnlySpan<byte> signature)
     {
@@ -316,6 +423,7 @@ internal sealed class TlsTestClient : IDisposable
                 if (!hrr) data.TryReadVector16(out serverShare);
             }
             else if (type == 44) { data.TryReadVector16(out ReadOnlySpan<byte> c); cookie = c.ToArray(); }
+            else if (type == 41) { data.TryReadUInt16(out ushort selected); PskAccepted = selected == 0; }
         }
         if (!version) { Error = "no TLS 1.3"; return; }
         _suite = CipherSuiteInfo.Get((TlsCipherSuite)suite);
@@ -331,6 +439,7 @@ internal sealed class TlsTestClient : IDisposable
             byte[] ch1Hash = _transcript.GetHashAndReset();
             _transcript.AppendData([254, 0, 0, (byte)ch1Hash.Length, .. ch1Hash]);
             _transcript.AppendData(message);
+            _hrrPrefix = [254, 0, 0, (byte)ch1Hash.Length, .. ch1Hash, .. message];
             byte[] hello2 = BuildClientHello([group], cookie);
             _transcript.AppendData(hello2);
             if (_sessionId.Length > 0 && !_ccsSent) { WritePlain(TlsContentType.ChangeCipherSpec, [1]); _ccsSent = true; }
@@ -342,7 +451,7 @@ internal sealed class TlsTestClient : IDisposable
         byte[] shared = new byte[KeyAgreement.Get(group).SharedSecretLength];
         if (!_shares[group].TryComplete(serverShare, shared)) { Error = "bad server share"; return; }
         byte[] helloHash = _transcript.GetCurrentHash();
-        using var early = EarlySecret.Create(_suite);
+        using var early = EarlySecret.Create(_suite, PskAccepted ? _options.Resume!.Psk : default);
         _handshakeSecret = early.DeriveHandshakeSecret(shared);
         _clientHs = _handshakeSecret.DeriveClientTrafficSecret(helloHash);
         _serverHs = _handshakeSecret.DeriveServerTrafficSecret(helloHash);
@@ -405,6 +514,7 @@ internal sealed class TlsTestClient : IDisposable
     {
         foreach (var s in _shares.Values) s.Dispose();
         _transcript?.Dispose();
+        if (_resumptionMaster is not null) CryptographicOperations.ZeroMemory(_resumptionMaster);
         _handshakeSecret?.Dispose(); _serverHs?.Dispose(); _clientHs?.Dispose(); _clientAp?.Dispose(); _serverAp?.Dispose();
         _read?.Dispose(); _write?.Dispose();
         foreach (var c in Certificates) c.Dispose();
