@@ -103,6 +103,7 @@ internal sealed class ProxyConnection
             _server.OnConnectionEnded(this, new ConnectionSummary(
                 RemoteEndPoint, _backendEndPoint, _tls.ServerName, _handshakeDone ? TlsNames.Version(_tls.NegotiatedVersion) : null,
                 _handshakeDone ? TlsNames.CipherSuite(_tls.CipherSuite) : null, _handshakeDone ? _tls.Group?.ToString() : null,
+                _handshakeDone && _tls.IsResumed, _tls.ApplicationProtocol,
                 _bytesFromClient, _bytesToClient, duration, _end ?? "closed", _handshakeDone));
             _tls.Dispose();
         }
@@ -306,7 +307,7 @@ internal sealed class ProxyConnection
         ProxyTlsInfo info;
         lock (_tls)
             info = new ProxyTlsInfo(_tls.ServerName, _tls.ApplicationProtocol, TlsNames.Version(_tls.NegotiatedVersion),
-                TlsNames.CipherSuite(_tls.CipherSuite), ClientSubject: null, ClientCertVerified: false);
+                TlsNames.CipherSuite(_tls.CipherSuite), _tls.ClientCertificateSubject, ClientCertVerified: _tls.ClientCertificateSubject is not null);
         return ProxyProtocol.Build(_server.Options.ProxyProtocol, (IPEndPoint)RemoteEndPoint!, (IPEndPoint)_client.LocalEndPoint!, info);
     }
 
@@ -425,5 +426,5 @@ internal sealed class ProxyConnection
 
 /// <summary>What the one log line per connection says.</summary>
 public readonly record struct ConnectionSummary(
-    EndPoint? Client, EndPoint? Backend, string? ServerName, string? Version, string? CipherSuite, string? Group,
+    EndPoint? Client, EndPoint? Backend, string? ServerName, string? Version, string? CipherSuite, string? Group, bool Resumed, string? Alpn,
     long BytesFromClient, long BytesToClient, TimeSpan Duration, string End, bool HandshakeDone);

@@ -10,12 +10,12 @@ internal sealed partial class ProxyLog(ILogger logger)
     {
         if (!logger.IsEnabled(LogLevel.Information))
             return;
-        Connection(s.Client, s.ServerName ?? "-", s.Version ?? "-", s.CipherSuite ?? "-", s.Group ?? "-", s.Backend?.ToString() ?? "-",
+        Connection(s.Client, s.ServerName ?? "-", s.Version ?? "-", s.CipherSuite ?? "-", s.Group ?? "-", s.Resumed ? "yes" : "no", s.Alpn ?? "-", s.Backend?.ToString() ?? "-",
             s.BytesFromClient, s.BytesToClient, (long)s.Duration.TotalMilliseconds, s.End);
     }
 
-    [LoggerMessage(1, LogLevel.Information, "conn client={Client} sni={Sni} version={Version} suite={Suite} group={Group} backend={Backend} in={BytesIn} out={BytesOut} ms={Millis} end={End}")]
-    private partial void Connection(EndPoint? client, string sni, string version, string suite, string group, string backend, long bytesIn, long bytesOut, long millis, string end);
+    [LoggerMessage(1, LogLevel.Information, "conn client={Client} sni={Sni} version={Version} suite={Suite} group={Group} resumed={Resumed} alpn={Alpn} backend={Backend} in={BytesIn} out={BytesOut} ms={Millis} end={End}")]
+    private partial void Connection(EndPoint? client, string sni, string version, string suite, string group, string resumed, string alpn, string backend, long bytesIn, long bytesOut, long millis, string end);
 
     [LoggerMessage(2, LogLevel.Information, "listening on {EndPoint}")]
     public partial void Listening(IPEndPoint endPoint);

@@ -22,7 +22,7 @@ internal static class DemoCommand
             using var stopBackend = new CancellationTokenSource();
             var backendTask = backend.RunAsync(stopBackend.Token);
             var options = common.Build(parse, [new IPEndPoint(IPAddress.Loopback, parse.GetValue(port))], [backend.EndPoint]);
-            int rc = await ProxyCommand.RunAsync(options, new TlsConfigLoader(new FileInfo(certPath), new FileInfo(keyPath)), common.GetLogLevel(parse), server =>
+            int rc = await ProxyCommand.RunAsync(options, new TlsConfigLoader([new FileInfo(certPath)], [new FileInfo(keyPath)]), common.GetLogLevel(parse), server =>
             {
                 var ep = server.BoundEndPoints[0];
                 Console.WriteLine($"bufferless demo: TLS on {ep} -> built-in HTTP backend on {backend.EndPoint}");

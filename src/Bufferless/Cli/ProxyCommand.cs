@@ -16,13 +16,13 @@ internal static class ProxyCommand
     {
         var listen = new Option<string[]>("--listen") { Description = "Address to accept TLS on, ADDR:PORT (repeatable), e.g. 0.0.0.0:443, [::]:443.", Required = true, AllowMultipleArgumentsPerToken = false };
         var backend = new Option<string[]>("--backend") { Description = "Plain-TCP backend HOST:PORT (repeatable; round robin).", Required = true };
-        var cert = new Option<FileInfo>("--cert") { Description = "PEM certificate chain, leaf first.", Required = true };
-        var key = new Option<FileInfo>("--key") { Description = "PEM private key (PKCS#8, SEC1 EC or PKCS#1 RSA).", Required = true };
+        var tls = new TlsOptions();
         var common = new CommonProxyOptions();
         var cmd = new Command("proxy", "Run the socket full proxy: terminates TLS and forwards plaintext to the backends. Needs no privileges.")
         {
-            listen, backend, cert, key,
+            listen, backend,
         };
+        tls.AddTo(cmd);
         common.AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
@@ -40,7 +40,7 @@ internal static class ProxyCommand
                     return Fail(err);
                 backendEps.Add(ep);
             }
-            var loader = new TlsConfigLoader(parse.GetValue(cert)!, parse.GetValue(key)!);
+            var loader = tls.CreateLoader(parse);
             var options = common.Build(parse, listenEps, backendEps);
             return await RunAsync(options, loader, common.GetLogLevel(parse), onStarted: null).ConfigureAwait(false);
         });
