@@ -87,3 +87,27 @@ NGX
   bg nginx -c "$conf"
   wait_port "$port"
 }
+
+# make_ca: a CA (ECDSA P-256) in ca.pem/ca.key in the current directory.
+make_ca() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=Bufferless e2e CA" \
+    -keyout ca.key -out ca.pem -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+}
+
+# make_leaf NAME SAN EKU KEYARGS...: NAME.crt, NAME.key, NAME.chain.pem (leaf + CA), signed by ca.pem.
+#   SAN like "DNS:localhost,IP:127.0.0.1"; EKU serverAuth or clientAuth.
+make_leaf() {
+  local name=$1 san=$2 eku=$3; shift 3
+  local cn=${san%%,*}; cn=${cn#DNS:}
+  openssl req -newkey "$@" -nodes -subj "/CN=$cn" -keyout "$name.key" -out "$name.csr" 2>/dev/null
+  openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out "$name.crt" \
+    -extfile <(printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=%s\nkeyUsage=digitalSignature\n' "$san" "$eku") 2>/dev/null
+  cat "$name.crt" ca.pem > "$name.chain.pem"
+}
+
+# start_bufferless LOGNAME PORT ARGS...: `bufferless proxy` on 127.0.0.1:PORT in the background, waits for the port.
+start_bufferless() {
+  local logname=$1 port=$2; shift 2
+  bg dotnet "$BUFFERLESS_DLL" proxy --listen "127.0.0.1:$port" "$@" > "$logname.log" 2>&1
+  wait_port "$port" 30
+}
