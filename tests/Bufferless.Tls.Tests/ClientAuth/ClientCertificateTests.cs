@@ -220,4 +220,30 @@ public class ClientCertificateTests
         Assert.False(server2.Connection.IsResumed);
         Assert.NotNull(server2.Connection.ClientCertificateDer);
     }
+
+    [Fact]
+    public void ClientCertificate13_PeerPlaintextAlertWhileServerWaitsForCertificate_FailedWithPeerAlert()
+    {
+        var client = new TlsTestClient(new TlsTestClientOptions { CompatibilitySessionId = false }) { HoldFinished = true };
+        using var server = new ServerDriver(Config(TlsClientAuth.Require));
+        client.Start();
+        client.Feed(server.Feed(client.TakeOutput()));
+        server.Feed([21, 3, 3, 0, 2, 2, (byte)TlsAlertDescription.BadCertificate]);
+        Assert.Equal(TlsStatus.Failed, server.Last);
+        Assert.Equal(TlsAlertDescription.BadCertificate, server.Connection.PeerAlert);
+        Assert.Null(server.Connection.LocalAlert);
+        client.Dispose();
+    }
+
+    [Fact]
+    public void ClientCertificate_NeedsServerConfigPause_Tls12StillRequestsCertificate()
+    {
+        using var client = new Tls12TestClient(new Tls12TestClientOptions { ClientCertificate = GoodEcdsa });
+        using var server = new ServerDriver(null, lateConfig: Config(TlsClientAuth.Require));
+        client.Start();
+        Pump12.Run(client, server);
+        Assert.Contains(TlsStatus.NeedsServerConfig, server.Statuses);
+        Assert.True(client.HandshakeComplete, client.Error);
+        Assert.NotNull(server.Connection.ClientCertificateSubject);
+    }
 }
