@@ -349,7 +349,7 @@ public sealed partial class TlsServerConnection : IDisposable
                 return HandleChangeCipherSpec(body);
             case TlsContentType.Alert:
                 // Before the peer has handshake keys it can only send plaintext alerts (e.g. when it rejects our ServerHello).
-                if (_read is not null && _state != State.ExpectFinished)
+                if (_read is not null && _state is not (State.ExpectFinished or State.ExpectClientCertificate or State.ExpectCertificateVerify))
                     return FailStatus(TlsAlertDescription.UnexpectedMessage, "plaintext alert after handshake");
                 return HandleAlert(body);
             case TlsContentType.Handshake:

@@ -40,4 +40,36 @@ public class CertificateTests
         Assert.False(rsa.Supports(TlsSignatureScheme.RsaPssPssSha256));
         Assert.True(rsa.Supports(TlsSignatureScheme.RsaPssRsaeSha512));
     }
+
+    [Fact]
+    public void FromPem_KeyOfAnotherCertificate_ArgumentExceptionWithReason()
+    {
+        var leaf = TestCertificates.LeafFor(TlsCertificateKeyType.EcdsaP256);
+        using var other = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var e = Assert.Throws<ArgumentException>(() => TlsCertificate.FromPem(leaf.ExportCertificatePem(), other.ExportPkcs8PrivateKeyPem()));
+        Assert.Contains("does not match", e.Message);
+
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var e2 = Assert.Throws<ArgumentException>(() => TlsCertificate.FromPem(leaf.ExportCertificatePem(), rsa.ExportPkcs8PrivateKeyPem()));
+        Assert.Contains("EC key", e2.Message);
+
+        var rsaLeaf = TestCertificates.LeafFor(TlsCertificateKeyType.Rsa);
+        using var otherRsa = System.Security.Cryptography.RSA.Create(2048);
+        Assert.Throws<ArgumentException>(() => TlsCertificate.FromPem(rsaLeaf.ExportCertificatePem(), otherRsa.ExportPkcs8PrivateKeyPem()));
+        Assert.Throws<ArgumentException>(() => TlsCertificate.FromPem("not a pem", other.ExportPkcs8PrivateKeyPem()));
+    }
+
+    [Fact]
+    public void SupportsTls12_Pkcs1ForRsaAndAnyHashForEcdsa()
+    {
+        using var p256 = TestCertificates.Create(TlsCertificateKeyType.EcdsaP256);
+        using var rsa = TestCertificates.Create(TlsCertificateKeyType.Rsa);
+        Assert.True(rsa.SupportsTls12(TlsSignatureScheme.RsaPkcs1Sha256));
+        Assert.True(rsa.SupportsTls12(TlsSignatureScheme.RsaPssRsaeSha384));
+        Assert.False(rsa.SupportsTls12(TlsSignatureScheme.EcdsaSecp256r1Sha256));
+        Assert.True(p256.SupportsTls12(TlsSignatureScheme.EcdsaSecp384r1Sha384));
+        Assert.False(p256.SupportsTls12(TlsSignatureScheme.RsaPkcs1Sha256));
+        Assert.True(p256.TryChooseScheme12([(ushort)TlsSignatureScheme.EcdsaSecp384r1Sha384, (ushort)TlsSignatureScheme.EcdsaSecp256r1Sha256], out var scheme));
+        Assert.Equal(TlsSignatureScheme.EcdsaSecp256r1Sha256, scheme); // the curve's own hash first
+    }
 }

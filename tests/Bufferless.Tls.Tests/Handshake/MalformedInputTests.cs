@@ -334,4 +334,58 @@ public class MalformedInputTests
 
     [Fact] public void HelloRetry_NoCommonGroup_HandshakeFailure() =>
         AssertPlaintextAlert(new HelloBuilder().Set(10, [0, 4, 0x00, 0x1d, 0x01, 0x00]).Set(51, [0, 0]).Set(10, [0, 2, 0x01, 0x00]).Record(), TlsAlertDescription.HandshakeFailure);
+
+    // ---- pre_shared_key and TLS 1.2 extensions ----
+
+    [Fact] public void ClientHello_PskBindersCountMismatch_IllegalParameter() =>
+        AssertPlaintextAlert(new HelloBuilder().Set(45, [1, 1]).Set(41, [0, 14, 0, 1, 0xAA, 0, 0, 0, 0, 0, 1, 0xBB, 0, 0, 0, 0, 0, 33, 32, .. new byte[32]]).Record(), TlsAlertDescription.IllegalParameter);
+
+    [Fact] public void ClientHello_PskEmptyIdentity_DecodeError() =>
+        AssertPlaintextAlert(new HelloBuilder().Set(45, [1, 1]).Set(41, [0, 6, 0, 0, 0, 0, 0, 0, 0, 33, 32, .. new byte[32]]).Record(), TlsAlertDescription.DecodeError);
+
+    [Fact] public void ClientHello_PskShortBinder_DecodeError() =>
+        AssertPlaintextAlert(new HelloBuilder().Set(45, [1, 1]).Set(41, [0, 7, 0, 1, 0xAA, 0, 0, 0, 0, 0, 17, 16, .. new byte[16]]).Record(), TlsAlertDescription.DecodeError);
+
+    [Fact] public void ClientHello_PskTrailingBytes_DecodeError() =>
+        AssertPlaintextAlert(new HelloBuilder().Set(45, [1, 1]).Set(41, [0, 7, 0, 1, 0xAA, 0, 0, 0, 0, 0, 33, 32, .. new byte[32], 0]).Record(), TlsAlertDescription.DecodeError);
+
+    [Fact] public void ClientHello_PskUnknownTicket_FullHandshake()
+    {
+        var config = new TlsServerConfig { Certificates = [TestCertificates.Create(TlsCertificateKeyType.EcdsaP256)], TicketKeys = TlsTicketKeys.CreateRandom(DateTimeOffset.UtcNow) };
+        using var server = new TlsServerConnection(config);
+        Assert.Equal(TlsStatus.WantRead, server.Process(new HelloBuilder().Set(45, [1, 1]).Set(41, [0, 7, 0, 1, 0xAA, 0, 0, 0, 0, 0, 33, 32, .. new byte[32]]).Record(), out _));
+        Assert.False(server.IsResumed);
+        Assert.Null(server.LocalAlert);
+    }
+
+    private static HelloBuilder Tls12Hello() => new HelloBuilder { Suites = [0xC02B] }.Set(43, [2, 0x03, 0x03]).Set(23, []);
+
+    [Fact] public void ClientHello12_Baseline_ServerFlight()
+    {
+        using var server = new TlsServerConnection(Config());
+        Assert.Equal(TlsStatus.WantRead, server.Process(Tls12Hello().Record(), out _));
+        Assert.Equal(TlsVersion.Tls12, server.NegotiatedVersion);
+        Assert.True(server.PendingOutput > 0);
+    }
+
+    [Fact] public void ClientHello12_ExtendedMasterSecretWithData_DecodeError() =>
+        AssertPlaintextAlert(Tls12Hello().Set(23, [0]).Record(), TlsAlertDescription.DecodeError);
+
+    [Fact] public void ClientHello12_RenegotiationInfoMalformed_DecodeError() =>
+        AssertPlaintextAlert(Tls12Hello().Set(0xff01, [3, 1]).Record(), TlsAlertDescription.DecodeError);
+
+    [Fact] public void ClientHello12_PointFormatsWithoutUncompressed_IllegalParameter() =>
+        AssertPlaintextAlert(Tls12Hello().Set(11, [1, 1]).Record(), TlsAlertDescription.IllegalParameter);
+
+    [Fact] public void ClientHello12_PointFormatsEmpty_DecodeError() =>
+        AssertPlaintextAlert(Tls12Hello().Set(11, [0]).Record(), TlsAlertDescription.DecodeError);
+
+    [Fact] public void ClientHello12_GarbageSessionTicket_FullHandshake()
+    {
+        var config = new TlsServerConfig { Certificates = [TestCertificates.Create(TlsCertificateKeyType.EcdsaP256)], TicketKeys = TlsTicketKeys.CreateRandom(DateTimeOffset.UtcNow) };
+        using var server = new TlsServerConnection(config);
+        Assert.Equal(TlsStatus.WantRead, server.Process(Tls12Hello().Set(35, new byte[200]).Record(), out _));
+        Assert.False(server.IsResumed);
+        Assert.Null(server.LocalAlert);
+    }
 }

@@ -137,6 +137,40 @@ public class SslStreamInteropTests
         RunAsync(new TlsServerConfig { Certificates = [TestCertificates.Create(certType == TlsCertificateKeyType.Rsa ? TlsCertificateKeyType.EcdsaP256 : TlsCertificateKeyType.Rsa), TestCertificates.Create(certType)] },
             suite, certType, updateKeys: false, expectHrr: false, SslProtocols.Tls12);
 
+    [Theory]
+    [InlineData(SslProtocols.Tls13)]
+    [InlineData(SslProtocols.Tls12)]
+    public async Task SslStreamClient_ClientCertificate_VerifiedSubjectExposed(SslProtocols protocol)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using X509Certificate2 clientCert = TestCertificates.Client(TlsCertificateKeyType.EcdsaP256);
+        var config = new TlsServerConfig
+        {
+            Certificates = [TestCertificates.Create(TlsCertificateKeyType.EcdsaP256)],
+            ClientAuth = TlsClientAuth.Require,
+            ClientCertificateAuthorities = [TestCertificates.Ca],
+        };
+        var (clientStream, serverStream) = CreatePair();
+        Task<TlsServerConnection> serverTask = Task.Run(() => RunServerAsync(serverStream, config, false, cts.Token));
+        using var ssl = new SslStream(clientStream, leaveInnerStreamOpen: false, (_, _, _, _) => true);
+        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "example.test",
+            EnabledSslProtocols = protocol,
+            ClientCertificates = [clientCert],
+            LocalCertificateSelectionCallback = (_, _, _, _, _) => clientCert,
+        }, cts.Token);
+        await ssl.WriteAsync("hello"u8.ToArray(), cts.Token);
+        byte[] echo = new byte[5];
+        await ssl.ReadExactlyAsync(echo, cts.Token);
+        Assert.Equal("hello"u8.ToArray(), echo);
+        await ssl.ShutdownAsync();
+        using TlsServerConnection server = await serverTask;
+        Assert.Null(server.LocalAlert);
+        Assert.Equal(clientCert.RawData, server.ClientCertificateDer);
+        Assert.Equal(clientCert.Subject, server.ClientCertificateSubject);
+    }
+
     private static async Task RunAsync(TlsServerConfig config, TlsCipherSuite suite, TlsCertificateKeyType certType, bool updateKeys, bool expectHrr,
         SslProtocols protocol = SslProtocols.Tls13)
     {

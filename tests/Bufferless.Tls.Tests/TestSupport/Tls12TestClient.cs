@@ -32,6 +32,7 @@ internal sealed record Tls12TestClientOptions
     public ushort LegacyVersion { get; init; } = 0x0303;
     /// <summary>Certificate (with private key) to answer a CertificateRequest; null sends an empty Certificate.</summary>
     public X509Certificate2? ClientCertificate { get; init; }
+    public bool CorruptCertificateVerify { get; init; }
 }
 
 /// <summary>
@@ -338,7 +339,9 @@ internal sealed class Tls12TestClient : IDisposable
             byte[] sig = cert.GetRSAPrivateKey() is { } rsa
                 ? rsa.SignHash(hash, _suite.Hash, RSASignaturePadding.Pss)
                 : cert.GetECDsaPrivateKey()!.SignHash(hash, DSASignatureFormat.Rfc3279DerSequence);
-            SendHandshake([15, 0, 0, (byte)(sig.Length + 4), (byte)((ushort)scheme >> 8), (byte)scheme, (byte)(sig.Length >> 8), (byte)sig.Length, .. sig]);
+            if (_o.CorruptCertificateVerify) sig[^1] ^= 1;
+            int len = sig.Length + 4;
+            SendHandshake([15, (byte)(len >> 16), (byte)(len >> 8), (byte)len, (byte)((ushort)scheme >> 8), (byte)scheme, (byte)(sig.Length >> 8), (byte)sig.Length, .. sig]);
         }
         if (!changeCipherSpec) return;
         WritePlain(TlsContentType.ChangeCipherSpec, [1]);

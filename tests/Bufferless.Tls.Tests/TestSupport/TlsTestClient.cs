@@ -35,7 +35,8 @@ internal sealed record TlsTestClientOptions
     public long TicketAgeMilliseconds { get; init; }
     /// <summary>Certificate (with private key) to answer a CertificateRequest; null sends an empty Certificate.</summary>
     public X509Certificate2? ClientCertificate { get; init; }
-    /// <summary>Extra key_share bytes: split the ClientHello over this many records.</summary>
+    public bool CorruptCertificateVerify { get; init; }
+    /// <summary>Split the ClientHello over this many records.</summary>
     public int HelloRecords { get; init; } = 1;
 }
 
@@ -374,6 +375,7 @@ internal sealed class TlsTestClient : IDisposable
             scheme = ec.KeySize == 384 ? TlsSignatureScheme.EcdsaSecp384r1Sha384 : TlsSignatureScheme.EcdsaSecp256r1Sha256;
             signature = ec.SignData(content, ec.KeySize == 384 ? HashAlgorithmName.SHA384 : HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
         }
+        if (_options.CorruptCertificateVerify) signature[^1] ^= 1;
         byte[] verify = [15, .. U24(signature.Length + 4), (byte)((ushort)scheme >> 8), (byte)scheme, (byte)(signature.Length >> 8), (byte)signature.Length, .. signature];
         WriteEncrypted(TlsContentType.Handshake, verify);
         _transcript.AppendData(verify);
