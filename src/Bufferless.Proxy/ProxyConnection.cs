@@ -162,9 +162,10 @@ internal sealed class ProxyConnection
                     await FlushToClientAsync().ConfigureAwait(false);
                     break;
                 case TlsStatus.HandshakeComplete:
-                    // Nothing answers the client's Finished (no ticket yet), so acknowledge it now rather than after the
+                    // When nothing answers the client's Finished (no ticket), acknowledge it now rather than after the
                     // 40 ms delayed-ACK timer: a client with Nagle on holds its first request until that ACK.
-                    QuickAck(_client);
+                    if (_tls.TicketsIssued == 0)
+                        QuickAck(_client);
                     await FlushToClientAsync().ConfigureAwait(false);
                     _handshakeDone = true;
                     _server.Stats.Handshakes.Increment();
