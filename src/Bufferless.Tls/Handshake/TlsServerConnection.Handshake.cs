@@ -20,6 +20,9 @@ public sealed partial class TlsServerConnection
         TlsCertificate Certificate, TlsSignatureScheme Scheme, string? ApplicationProtocol);
 
     private IncrementalHash? _transcript;
+    private ReadOnlyMemory<byte> _clientRandom;
+    private string? _serverName;
+    private bool _clientOfferedRecordSizeLimit;
     private CipherSuiteInfo _suite;
     private byte[]? _firstHelloMessage;
     private bool _ccsSent;
@@ -136,7 +139,7 @@ public sealed partial class TlsServerConnection
     {
         if (!TryParseHello(message, second: false, out ClientHello? hello))
             return TlsStatus.Failed;
-        ClientHello = hello;
+        RememberHello(hello!);
         _firstHelloMessage = message;
         _currentHelloMessage = message;
         _ccsAllowed = true;
@@ -388,7 +391,7 @@ public sealed partial class TlsServerConnection
         if (hello!.HasEarlyData)
             return FailStatus(TlsAlertDescription.IllegalParameter, "early_data after HelloRetryRequest");
         _earlySkip = EarlyDataSkip.None;
-        ClientHello = hello;
+        RememberHello(hello);
         if (!TrySelect(hello, CipherSuite, Group, out Selection selection))
             return TlsStatus.Failed;
         _transcript!.AppendData(message);
@@ -582,7 +585,39 @@ public sealed partial class TlsServerConnection
             SendTicket13();
         _masterSecret?.Dispose();
         _masterSecret = null;
+        ReleaseHandshakeState();
         return TlsStatus.HandshakeComplete;
+    }
+
+    /// <summary>
+    /// What the connection still needs from the ClientHello once it is parsed, kept apart so that the parsed message
+    /// (key shares, lists: over a kilobyte with a post-quantum share) can go when the handshake is done.
+    /// </summary>
+    private void RememberHello(ClientHello hello)
+    {
+        ClientHello = hello;
+        _clientRandom = hello.Random;
+        _serverName = hello.ServerName;
+        _clientOfferedRecordSizeLimit = hello.RecordSizeLimit is not null;
+    }
+
+    /// <summary>
+    /// Drops everything only the handshake needed (parsed ClientHello, transcript hash, handshake messages and
+    /// buffers), so an idle established connection holds little more than its record keys.
+    /// </summary>
+    private void ReleaseHandshakeState()
+    {
+        ClientHello = null;
+        _transcript?.Dispose();
+        _transcript = null;
+        _firstHelloMessage = null;
+        _currentHelloMessage = null;
+        _hrrTranscriptPrefix = null;
+        _expectedClientFinished = null;
+        _pendingClientLeaf?.Dispose();
+        _pendingClientLeaf = null;
+        if (_handshakeFill == 0)
+            ReleaseHandshakeBuffer();
     }
 
     // ---------------- state: Connected ----------------
@@ -705,7 +740,7 @@ public sealed partial class TlsServerConnection
     private void LogSecret(string label, ReadOnlySpan<byte> secret)
     {
         if (_config?.KeyLog is { } log)
-            log(label, ClientHello!.Random.Span, secret);
+            log(label, _clientRandom.Span, secret);
     }
 
     private void DisposeSchedule()

@@ -385,6 +385,7 @@ public sealed partial class TlsServerConnection
         _handshakeDone = true;
         CryptographicOperations.ZeroMemory(_master12);
         _master12 = null;
+        ReleaseHandshakeState();
         return TlsStatus.HandshakeComplete;
     }
 

@@ -86,14 +86,17 @@ public sealed partial class TlsServerConnection : IDisposable
 
     // ---------------- negotiated information ----------------
 
-    /// <summary>The parsed ClientHello (the latest one after a HelloRetryRequest); null before it arrives.</summary>
+    /// <summary>
+    /// The parsed ClientHello (the latest one after a HelloRetryRequest) while the handshake runs: null before it
+    /// arrives and again once the handshake is complete (its memory is released; <see cref="ServerName"/> stays).
+    /// </summary>
     public ClientHello? ClientHello { get; private set; }
     /// <summary><see cref="TlsVersion.Tls13"/> (0x0304) or <see cref="TlsVersion.Tls12"/> (0x0303) once chosen; 0 before.</summary>
     public ushort NegotiatedVersion { get; private set; }
     public TlsCipherSuite CipherSuite { get; private set; }
     public NamedGroup? Group { get; private set; }
     public TlsSignatureScheme SignatureScheme { get; private set; }
-    public string? ServerName => ClientHello?.ServerName;
+    public string? ServerName => _serverName;
     public string? ApplicationProtocol { get; private set; }
     public bool UsedHelloRetryRequest { get; private set; }
     public bool IsHandshakeComplete => _state is State.Connected or State.Detached || (_state == State.Closed && _handshakeDone);
@@ -421,7 +424,7 @@ public sealed partial class TlsServerConnection : IDisposable
     }
 
     // record_size_limit is negotiated in TLS 1.3 only here (not echoed in TLS 1.2), so it binds only there.
-    private int ReceiveLimit => NegotiatedVersion != TlsVersion.Tls12 && _config?.RecordSizeLimit is int limit && ClientHello?.RecordSizeLimit is not null
+    private int ReceiveLimit => NegotiatedVersion != TlsVersion.Tls12 && _config?.RecordSizeLimit is int limit && _clientOfferedRecordSizeLimit
         ? limit : TlsRecordLimits.MaxPlaintext + 1;
 
     private bool SkipEarly(int bytes)

@@ -63,7 +63,8 @@ public class HybridAndKeyLogTests
         var (client, server) = Pump.Handshake(config, new TlsTestClientOptions { Suites = [TlsCipherSuite.Aes256GcmSha384] });
         using var _c = client; using var _s = server;
         Assert.Equal(5, lines.Count);
-        string random = Convert.ToHexStringLower(server.Connection.ClientHello!.Random.Span);
+        string random = Convert.ToHexStringLower(client.ClientRandom);
+        Assert.Null(server.Connection.ClientHello); // released once the handshake completed
         Assert.All(lines, line =>
         {
             string[] parts = line.Split(' ');

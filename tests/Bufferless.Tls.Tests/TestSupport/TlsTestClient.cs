@@ -56,6 +56,9 @@ internal sealed class TlsTestClient : IDisposable
     private readonly List<byte> _handshake = [];
     private readonly Dictionary<NamedGroup, ClientKeyShare> _shares = [];
     private readonly byte[] _random = RandomNumberGenerator.GetBytes(32);
+
+    /// <summary>The client random sent in the ClientHello.</summary>
+    public ReadOnlySpan<byte> ClientRandom => _random;
     private readonly byte[] _sessionId;
     private IncrementalHash? _transcript;
     private readonly List<byte[]> _pendingTranscript = [];
