@@ -58,6 +58,11 @@ internal struct Flow
     /// <summary>Latest TSval seen from each side (RFC 7323 §5: the engine's own segments carry the server's, for PAWS).</summary>
     public uint ClientTsVal;
     public uint ServerTsVal;
+    /// <summary>Latest TSecr seen from each side.</summary>
+    public uint ClientTsEcr;
+    public uint ServerTsEcr;
+    /// <summary>End (C space) of the client's close_notify record, once seen.</summary>
+    public uint C2sCloseNotifyEnd;
 
     // ---- client to server ----
     /// <summary>Next client byte (C space) the assembler expects.</summary>
