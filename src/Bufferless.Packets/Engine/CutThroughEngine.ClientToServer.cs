@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Bufferless.Packets.Flows;
+using Bufferless.Packets.Wire;
 using Bufferless.Tls;
 
 namespace Bufferless.Packets.Engine;
@@ -8,22 +9,22 @@ public sealed partial class CutThroughEngine
 {
     private void OnClientEstablished(int h, ref Flow f, ref Segment seg)
     {
-        if (seg.Has(Tcp.Rst))
+        if (seg.Has(TcpFlags.Rst))
         {
             // RFC 5961 §3: only a reset inside what the engine expects is passed on (no blind resets by proxy).
             if (Seq.Ge(seg.SequenceNumber, f.ClientAckSent) && Seq.Lt(seg.SequenceNumber, f.C2sNextC + (1u << 20)))
                 ForwardResetToServer(h, ref f, f.C2sNextS);
             return;
         }
-        bool ackMoved = seg.Has(Tcp.Ack) && OnClientAck(h, ref f, seg.AcknowledgementNumber, seg.Window);
+        bool ackMoved = seg.Has(TcpFlags.Ack) && OnClientAck(h, ref f, seg.AcknowledgementNumber, seg.Window);
         bool sent = false;
-        if (seg.Payload.Length > 0 || seg.Has(Tcp.Fin))
-            sent = OnClientData(h, ref f, seg.SequenceNumber, seg.Payload, seg.Has(Tcp.Fin));
+        if (seg.Payload.Length > 0 || seg.Has(TcpFlags.Fin))
+            sent = OnClientData(h, ref f, seg.SequenceNumber, seg.Payload, seg.Has(TcpFlags.Fin));
         if (f.State != FlowState.Established)
             return;
         // A pure ACK always passes (a duplicate ACK tells the server of a loss); a data segment that produced
         // nothing for the server passes its ACK only if it moved, so held records do not look like duplicate ACKs.
-        if (!sent && (seg.Payload.Length == 0 && !seg.Has(Tcp.Fin) || ackMoved))
+        if (!sent && (seg.Payload.Length == 0 && !seg.Has(TcpFlags.Fin) || ackMoved))
             SendAckToServer(h, ref f);
     }
 
@@ -90,13 +91,13 @@ public sealed partial class CutThroughEngine
 
     private void SendAckToServer(int h, ref Flow f)
     {
-        OutSegment o = ToServer(ref f, f.C2sNextS, AckForServer(h, ref f), Tcp.Ack, WindowToServer(h, ref f));
+        OutSegment o = ToServer(ref f, f.C2sNextS, AckForServer(h, ref f), TcpFlags.Ack, WindowToServer(h, ref f));
         EmitToServer(ref f, o, 0);
     }
 
     private void SendAckToClient(int h, ref Flow f)
     {
-        OutSegment o = ToClient(ref f, f.S2cNextC, AckForClient(h, ref f), Tcp.Ack, WindowToClient(ref f));
+        OutSegment o = ToClient(ref f, f.S2cNextC, AckForClient(h, ref f), TcpFlags.Ack, WindowToClient(ref f));
         EmitToClient(ref f, o, 0);
     }
 
@@ -379,7 +380,7 @@ public sealed partial class CutThroughEngine
         while (!content.IsEmpty)
         {
             int n = Math.Min(room, content.Length);
-            OutSegment o = ToServer(ref f, f.C2sNextS, ack, n == content.Length ? Tcp.Ack | Tcp.Psh : Tcp.Ack, window);
+            OutSegment o = ToServer(ref f, f.C2sNextS, ack, n == content.Length ? TcpFlags.Ack | TcpFlags.Psh : TcpFlags.Ack, window);
             content[..n].CopyTo(PayloadArea(o));
             EmitToServer(ref f, o, n);
             f.C2sNextS += (uint)n;
@@ -404,7 +405,7 @@ public sealed partial class CutThroughEngine
         if (!AppendC2s(h, ref f, 1, 1, SeqMapKind.Fin))
             return false;
         f.Flags |= FlowFlags.ClientFin;
-        OutSegment o = ToServer(ref f, f.C2sNextS, AckForServer(h, ref f), Tcp.Ack | Tcp.Fin, WindowToServer(h, ref f));
+        OutSegment o = ToServer(ref f, f.C2sNextS, AckForServer(h, ref f), TcpFlags.Ack | TcpFlags.Fin, WindowToServer(h, ref f));
         EmitToServer(ref f, o, 0);
         f.C2sNextC++;
         f.C2sNextS++;
@@ -421,7 +422,7 @@ public sealed partial class CutThroughEngine
             Counters.ProtocolErrors++;
         SendResetToServer(ref f, f.C2sNextS);
         Span<byte> content = [2, (byte)alert];
-        if (SealAndSend(h, ref f, f.S2cRecord, f.S2cNextC, content, TlsContentType.Alert, Tcp.Ack | Tcp.Psh, null, out _))
+        if (SealAndSend(h, ref f, f.S2cRecord, f.S2cNextC, content, TlsContentType.Alert, TcpFlags.Ack | TcpFlags.Psh, null, out _))
         {
             f.S2cRecord++;
             f.S2cNextC += (uint)(content.Length + RecordOverhead);

@@ -1,4 +1,5 @@
 using Bufferless.Packets.Flows;
+using Bufferless.Packets.Wire;
 using Bufferless.Tls;
 
 namespace Bufferless.Packets.Engine;
@@ -62,7 +63,7 @@ public sealed partial class CutThroughEngine
     {
         // Patent Fig. 5 step 204: the MSS the server sees leaves room for the record overhead, so that one server
         // segment plus 22 bytes still fits the client's MSS. SACK-permitted is not passed (see the class remarks).
-        OutSegment o = ToServer(ref f, f.ClientIsn, 0, Tcp.Syn, (ushort)f.ClientWindow);
+        OutSegment o = ToServer(ref f, f.ClientIsn, 0, TcpFlags.Syn, (ushort)f.ClientWindow);
         o.Mss = (ushort)Math.Max(64, f.ClientMss - RecordOverhead);
         o.WindowScale = f.ClientWScale;
         o.TsVal = f.ClientTsVal;
@@ -89,19 +90,19 @@ public sealed partial class CutThroughEngine
 
     private void OnServerSynAck(int h, ref Flow f, ref Segment seg)
     {
-        if (seg.Has(Tcp.Rst))
+        if (seg.Has(TcpFlags.Rst))
         {
             // The server refused the connection: pass the refusal on.
-            if (seg.Has(Tcp.Ack) && seg.AcknowledgementNumber == f.ClientIsn + 1)
+            if (seg.Has(TcpFlags.Ack) && seg.AcknowledgementNumber == f.ClientIsn + 1)
             {
-                OutSegment r = ToClient(ref f, 0, f.ClientIsn + 1, Tcp.Rst | Tcp.Ack, 0);
+                OutSegment r = ToClient(ref f, 0, f.ClientIsn + 1, TcpFlags.Rst | TcpFlags.Ack, 0);
                 EmitToClient(ref f, r, 0);
                 Counters.ResetsFromServer++;
                 RemoveFlow(h);
             }
             return;
         }
-        if (!seg.Has(Tcp.Syn) || !seg.Has(Tcp.Ack) || seg.AcknowledgementNumber != f.ClientIsn + 1)
+        if (!seg.Has(TcpFlags.Syn) || !seg.Has(TcpFlags.Ack) || seg.AcknowledgementNumber != f.ClientIsn + 1)
         {
             Counters.Drop(DropReason.UnexpectedInState);
             return;
@@ -126,7 +127,7 @@ public sealed partial class CutThroughEngine
             Counters.Drop(DropReason.UnexpectedInState);
             return;
         }
-        OutSegment o = ToClient(ref f, f.ServerIsn, f.ClientIsn + 1, Tcp.Syn | Tcp.Ack, seg.Window);
+        OutSegment o = ToClient(ref f, f.ServerIsn, f.ClientIsn + 1, TcpFlags.Syn | TcpFlags.Ack, seg.Window);
         o.Mss = f.ServerMss;
         o.WindowScale = f.ServerWScale == 0 && seg.WindowScale == 0xFF ? (byte)0xFF : seg.WindowScale;
         o.TsVal = seg.TsVal;
@@ -137,12 +138,12 @@ public sealed partial class CutThroughEngine
     /// <summary>The client's first segment after the SYN-ACK: its ACK completes TCP at the server; any data is the ClientHello.</summary>
     private void OnClientThirdSegment(int h, ref Flow f, ref Segment seg)
     {
-        if (seg.Has(Tcp.Rst))
+        if (seg.Has(TcpFlags.Rst))
         {
             ForwardResetToServer(h, ref f, f.ClientIsn + 1);
             return;
         }
-        if (!seg.Has(Tcp.Ack) || seg.AcknowledgementNumber != f.ServerIsn + 1 || seg.SequenceNumber != f.ClientIsn + 1)
+        if (!seg.Has(TcpFlags.Ack) || seg.AcknowledgementNumber != f.ServerIsn + 1 || seg.SequenceNumber != f.ClientIsn + 1)
         {
             Counters.Drop(DropReason.UnexpectedInState);
             return;
@@ -150,14 +151,14 @@ public sealed partial class CutThroughEngine
         f.ClientAck = seg.AcknowledgementNumber;
         f.ClientWindow = (uint)seg.Window << f.ClientWScale;
         // The server sees a plain three-way handshake; the TLS bytes stay with the engine.
-        OutSegment o = ToServer(ref f, f.ClientIsn + 1, f.ServerIsn + 1, Tcp.Ack, seg.Window);
+        OutSegment o = ToServer(ref f, f.ClientIsn + 1, f.ServerIsn + 1, TcpFlags.Ack, seg.Window);
         EmitToServer(ref f, o, 0);
         f.Flags |= FlowFlags.TcpEstablished;
         f.ServerAck = f.ClientIsn + 1;
         _handshakes[h] = new HandshakeContext(_options.TlsConfig, f.ServerIsn, f.ClientIsn);
         SetState(ref f, FlowState.Handshake);
         f.RetransmitTimeoutMs = _options.InitialRetransmitTimeoutMs;
-        if (seg.Payload.Length > 0 || seg.Has(Tcp.Fin))
+        if (seg.Payload.Length > 0 || seg.Has(TcpFlags.Fin))
             OnClientHandshakeSegment(h, ref f, ref seg);
     }
 
@@ -170,22 +171,22 @@ public sealed partial class CutThroughEngine
 
     private void OnServerDuringHandshake(int h, ref Flow f, ref Segment seg)
     {
-        if (seg.Has(Tcp.Rst))
+        if (seg.Has(TcpFlags.Rst))
         {
             Counters.ResetsFromServer++;
             SendResetToClient(ref f, _handshakes[h]!.SndNxt);
             RemoveFlow(h);
             return;
         }
-        if (seg.Has(Tcp.Syn))
+        if (seg.Has(TcpFlags.Syn))
         {
             // Our ACK of its SYN-ACK was lost: send it again.
             if (seg.SequenceNumber == f.ServerIsn)
-                EmitToServer(ref f, ToServer(ref f, f.ClientIsn + 1, f.ServerIsn + 1, Tcp.Ack, (ushort)Math.Min(65535, f.ClientWindow >> f.ClientWScale)), 0);
+                EmitToServer(ref f, ToServer(ref f, f.ClientIsn + 1, f.ServerIsn + 1, TcpFlags.Ack, (ushort)Math.Min(65535, f.ClientWindow >> f.ClientWScale)), 0);
             return;
         }
         f.ServerWindow = (uint)seg.Window << f.ServerWScale;
-        if (seg.Payload.Length > 0 || seg.Has(Tcp.Fin))
+        if (seg.Payload.Length > 0 || seg.Has(TcpFlags.Fin))
         {
             // The server speaks before the TLS handshake is over: it will send again once it is (nothing acked it).
             Counters.Drop(DropReason.UnexpectedInState);
@@ -198,13 +199,13 @@ public sealed partial class CutThroughEngine
     private void OnClientHandshakeSegment(int h, ref Flow f, ref Segment seg)
     {
         HandshakeContext hs = _handshakes[h]!;
-        if (seg.Has(Tcp.Rst))
+        if (seg.Has(TcpFlags.Rst))
         {
             if (Seq.Ge(seg.SequenceNumber, hs.RcvNxt) && Seq.Lt(seg.SequenceNumber, hs.RcvNxt + (1u << 20)))
                 ForwardResetToServer(h, ref f, f.ClientIsn + 1);
             return;
         }
-        if (seg.Has(Tcp.Ack))
+        if (seg.Has(TcpFlags.Ack))
         {
             uint a = seg.AcknowledgementNumber;
             if (Seq.Gt(a, hs.SndUna) && Seq.Le(a, hs.SndNxt))
@@ -219,7 +220,7 @@ public sealed partial class CutThroughEngine
             f.ClientWindow = (uint)seg.Window << f.ClientWScale;
         }
         ReadOnlySpan<byte> data = seg.Payload;
-        bool fin = seg.Has(Tcp.Fin);
+        bool fin = seg.Has(TcpFlags.Fin);
         if (data.IsEmpty && !fin)
         {
             SendFlight(h, ref f);
@@ -323,14 +324,14 @@ public sealed partial class CutThroughEngine
     {
         ReadOnlySpan<byte> bytes = hs.FlightFrom(seq, max);
         n = bytes.Length;
-        OutSegment o = ToClient(ref f, seq, hs.RcvNxt, Tcp.Ack | Tcp.Psh, WindowToClient(ref f));
+        OutSegment o = ToClient(ref f, seq, hs.RcvNxt, TcpFlags.Ack | TcpFlags.Psh, WindowToClient(ref f));
         bytes.CopyTo(PayloadArea(o));
         EmitToClient(ref f, o, n);
     }
 
     private void SendHandshakeAck(ref Flow f, HandshakeContext hs)
     {
-        OutSegment o = ToClient(ref f, hs.SndNxt, hs.RcvNxt, Tcp.Ack, WindowToClient(ref f));
+        OutSegment o = ToClient(ref f, hs.SndNxt, hs.RcvNxt, TcpFlags.Ack, WindowToClient(ref f));
         EmitToClient(ref f, o, 0);
     }
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Bufferless.Packets.Flows;
+using Bufferless.Packets.Wire;
 using Bufferless.Tls;
 
 namespace Bufferless.Packets.Engine;
@@ -10,20 +11,20 @@ public sealed partial class CutThroughEngine
 
     private void OnServerEstablished(int h, ref Flow f, ref Segment seg)
     {
-        if (seg.Has(Tcp.Rst))
+        if (seg.Has(TcpFlags.Rst))
         {
             Counters.ResetsFromServer++;
             SendResetToClient(ref f, f.S2cNextC);
             RemoveFlow(h);
             return;
         }
-        bool ackMoved = seg.Has(Tcp.Ack) && OnServerAck(h, ref f, seg.AcknowledgementNumber, seg.Window);
+        bool ackMoved = seg.Has(TcpFlags.Ack) && OnServerAck(h, ref f, seg.AcknowledgementNumber, seg.Window);
         bool sent = false;
-        if (seg.Payload.Length > 0 || seg.Has(Tcp.Fin))
-            sent = OnServerData(h, ref f, seg.SequenceNumber, seg.Payload, seg.Has(Tcp.Fin));
+        if (seg.Payload.Length > 0 || seg.Has(TcpFlags.Fin))
+            sent = OnServerData(h, ref f, seg.SequenceNumber, seg.Payload, seg.Has(TcpFlags.Fin));
         if (f.State != FlowState.Established)
             return;
-        if (!sent && (seg.Payload.Length == 0 && !seg.Has(Tcp.Fin) || ackMoved))
+        if (!sent && (seg.Payload.Length == 0 && !seg.Has(TcpFlags.Fin) || ackMoved))
             SendAckToClient(h, ref f);
     }
 
@@ -94,7 +95,7 @@ public sealed partial class CutThroughEngine
                 break;
             }
             int n = Math.Min(max, data.Length);
-            if (!SealAndSend(h, ref f, f.S2cRecord, f.S2cNextC, data[..n], TlsContentType.ApplicationData, Tcp.Ack | Tcp.Psh, null, out uint tag))
+            if (!SealAndSend(h, ref f, f.S2cRecord, f.S2cNextC, data[..n], TlsContentType.ApplicationData, TcpFlags.Ack | TcpFlags.Psh, null, out uint tag))
                 return sent;
             map.Append(f.S2cNextS, f.S2cNextC, n, n + RecordOverhead, SeqMapKind.Data, tag);
             f.S2cNextS += (uint)n;
@@ -143,7 +144,7 @@ public sealed partial class CutThroughEngine
                 break;
             }
             ReadOnlySpan<byte> plain = data.Slice(Seq.Diff(e.A, from), e.ALength);
-            if (!SealAndSend(h, ref f, map.RecordNumber(i), e.B, plain, TlsContentType.ApplicationData, Tcp.Ack | Tcp.Psh, e.Tag, out _))
+            if (!SealAndSend(h, ref f, map.RecordNumber(i), e.B, plain, TlsContentType.ApplicationData, TcpFlags.Ack | TcpFlags.Psh, e.Tag, out _))
                 return sent;
             Counters.RetransmissionsReEncrypted++;
             sent = true;
@@ -162,7 +163,7 @@ public sealed partial class CutThroughEngine
                 Counters.Drop(DropReason.MapFull);
                 return false;
             }
-            if (!SealAndSend(h, ref f, f.S2cRecord, f.S2cNextC, CloseNotify, TlsContentType.Alert, Tcp.Ack | Tcp.Psh | Tcp.Fin, null, out uint tag))
+            if (!SealAndSend(h, ref f, f.S2cRecord, f.S2cNextC, CloseNotify, TlsContentType.Alert, TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Fin, null, out uint tag))
                 return false;
             int recordLength = CloseNotify.Length + RecordOverhead;
             map.Append(f.S2cNextS, f.S2cNextC, 1, recordLength + 1, SeqMapKind.Fin, tag);
@@ -176,7 +177,7 @@ public sealed partial class CutThroughEngine
         {
             int i = m.IndexOfA(finSeq);
             if (i >= 0 && m[i].Kind == SeqMapKind.Fin)
-                return SealAndSend(h, ref f, m.RecordNumber(i), m[i].B, CloseNotify, TlsContentType.Alert, Tcp.Ack | Tcp.Psh | Tcp.Fin, m[i].Tag, out _);
+                return SealAndSend(h, ref f, m.RecordNumber(i), m[i].B, CloseNotify, TlsContentType.Alert, TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Fin, m[i].Tag, out _);
         }
         return false;
     }
@@ -188,7 +189,7 @@ public sealed partial class CutThroughEngine
     /// packet is wiped, never sent, and the flow reset (DESIGN.md invariant 2).
     /// </summary>
     private bool SealAndSend(int h, ref Flow f, ulong record, uint cSeq, ReadOnlySpan<byte> content, TlsContentType type,
-        Tcp flags, uint? expectedTag, out uint tag)
+        TcpFlags flags, uint? expectedTag, out uint tag)
     {
         OutSegment o = ToClient(ref f, cSeq, AckForClient(h, ref f), flags, WindowToClient(ref f));
         Span<byte> payload = PayloadArea(o);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using Bufferless.Packets.Flows;
+using Bufferless.Packets.Wire;
 using Bufferless.Packets.Timers;
 
 namespace Bufferless.Packets.Engine;
@@ -135,9 +136,9 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     private void FromClient(in FlowKey key, ref Segment seg)
     {
         int h = _flows.Find(key);
-        if (seg.Has(Tcp.Syn))
+        if (seg.Has(TcpFlags.Syn))
         {
-            if (!seg.Has(Tcp.Ack))
+            if (!seg.Has(TcpFlags.Ack))
                 OnClientSyn(h, key, ref seg);
             else
                 Counters.Drop(DropReason.Malformed);
@@ -164,7 +165,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
                 OnClientEstablished(h, ref f, ref seg);
                 break;
             case FlowState.SynSeen:
-                if (seg.Has(Tcp.Rst))
+                if (seg.Has(TcpFlags.Rst))
                     ForwardResetToServer(h, ref f, f.ClientIsn + 1);
                 else
                     Counters.Drop(DropReason.UnexpectedInState);
@@ -230,7 +231,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     // output
 
     /// <summary>Headers for a segment towards the client (from the server's address and the TLS port).</summary>
-    private OutSegment ToClient(ref Flow f, uint seq, uint ack, Tcp flags, ushort window) => new()
+    private OutSegment ToClient(ref Flow f, uint seq, uint ack, TcpFlags flags, ushort window) => new()
     {
         IsIPv6 = f.Key.IsIPv6,
         Ttl = Ttl,
@@ -248,7 +249,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     };
 
     /// <summary>Headers for a segment towards the server (from the client's address to the plain port).</summary>
-    private OutSegment ToServer(ref Flow f, uint seq, uint ack, Tcp flags, ushort window) => new()
+    private OutSegment ToServer(ref Flow f, uint seq, uint ack, TcpFlags flags, ushort window) => new()
     {
         IsIPv6 = f.Key.IsIPv6,
         Ttl = Ttl,
@@ -268,22 +269,14 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
 
     private void EmitToClient(ref Flow f, in OutSegment o, int payloadLength)
     {
-        Span<byte> src = stackalloc byte[16];
-        Span<byte> dst = stackalloc byte[16];
-        int n = f.Key.WriteServerAddress(src);
-        f.Key.WriteClientAddress(dst);
-        int length = SegmentCodec.Write(_out, o, src[..n], dst[..n], payloadLength);
+        int length = SegmentCodec.Write(_out, o, f.Key.ServerAddress, f.Key.ClientAddress, payloadLength);
         Counters.PacketsOut++;
         _sink.Send(_out.AsSpan(0, length));
     }
 
     private void EmitToServer(ref Flow f, in OutSegment o, int payloadLength)
     {
-        Span<byte> src = stackalloc byte[16];
-        Span<byte> dst = stackalloc byte[16];
-        int n = f.Key.WriteClientAddress(src);
-        f.Key.WriteServerAddress(dst);
-        int length = SegmentCodec.Write(_out, o, src[..n], dst[..n], payloadLength);
+        int length = SegmentCodec.Write(_out, o, f.Key.ClientAddress, f.Key.ServerAddress, payloadLength);
         Counters.PacketsOut++;
         _sink.Send(_out.AsSpan(0, length));
     }
@@ -448,13 +441,13 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
 
     private void SendResetToServer(ref Flow f, uint seq)
     {
-        OutSegment o = ToServer(ref f, seq, 0, Tcp.Rst, 0);
+        OutSegment o = ToServer(ref f, seq, 0, TcpFlags.Rst, 0);
         EmitToServer(ref f, o, 0);
     }
 
     private void SendResetToClient(ref Flow f, uint seq)
     {
-        OutSegment o = ToClient(ref f, seq, 0, Tcp.Rst, 0);
+        OutSegment o = ToClient(ref f, seq, 0, TcpFlags.Rst, 0);
         EmitToClient(ref f, o, 0);
     }
 

@@ -1,15 +1,6 @@
-namespace Bufferless.Packets.Engine;
+using Bufferless.Packets.Wire;
 
-[Flags]
-internal enum Tcp : byte
-{
-    None = 0,
-    Fin = 0x01,
-    Syn = 0x02,
-    Rst = 0x04,
-    Psh = 0x08,
-    Ack = 0x10,
-}
+namespace Bufferless.Packets.Engine;
 
 /// <summary>
 /// The meaning of one parsed TCP/IP packet (validated once by <see cref="SegmentCodec.TryParse"/>): addresses stay
@@ -26,7 +17,7 @@ internal ref struct Segment
     public ushort DestinationPort;
     public uint SequenceNumber;
     public uint AcknowledgementNumber;
-    public Tcp Flags;
+    public TcpFlags Flags;
     public ushort Window;
     public ushort Mss;            // 0: absent
     public byte WindowScale;      // 0xFF: absent
@@ -36,10 +27,10 @@ internal ref struct Segment
     public uint TsEcr;
     public Span<byte> Payload;
 
-    public readonly bool Has(Tcp flag) => (Flags & flag) != 0;
+    public readonly bool Has(TcpFlags flag) => (Flags & flag) != 0;
 
     /// <summary>Sequence space the segment occupies (SYN and FIN count one each, RFC 9293 §3.4).</summary>
-    public readonly int SequenceLength => Payload.Length + (Has(Tcp.Syn) ? 1 : 0) + (Has(Tcp.Fin) ? 1 : 0);
+    public readonly int SequenceLength => Payload.Length + (Has(TcpFlags.Syn) ? 1 : 0) + (Has(TcpFlags.Fin) ? 1 : 0);
 }
 
 /// <summary>What to write into an outgoing segment's headers (the payload is written by the caller in place).</summary>
@@ -52,7 +43,7 @@ internal struct OutSegment
     public ushort DestinationPort;
     public uint SequenceNumber;
     public uint AcknowledgementNumber;
-    public Tcp Flags;
+    public TcpFlags Flags;
     public ushort Window;
     public ushort Mss;            // written when SYN and non-zero
     public byte WindowScale;      // written when SYN and not 0xFF

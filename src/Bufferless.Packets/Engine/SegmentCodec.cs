@@ -1,10 +1,11 @@
-using System.Buffers.Binary;
+using Bufferless.Packets.Wire;
 
 namespace Bufferless.Packets.Engine;
 
 /// <summary>
-/// STOP-GAP until the Wire layer lands (branch <c>wire</c>): parses IPv4/IPv6 + TCP into a <see cref="Segment"/>
-/// and writes whole packets. Replaced by the Wire header views after the merge.
+/// The engine's bridge to the Wire header views: one parse of a packet into a <see cref="Segment"/> (the validated
+/// meaning the engine works with), and whole-packet output through <see cref="TcpPacketWriter"/> with the options
+/// the engine keeps end to end (MSS and window scale on SYNs, timestamps on every segment when negotiated).
 /// </summary>
 internal static class SegmentCodec
 {
@@ -14,109 +15,53 @@ internal static class SegmentCodec
     {
         s = default;
         s.WindowScale = 0xFF;
-        if (packet.Length < 20)
+        if (TcpPacket.TryParse(packet, out TcpPacket p) != TcpPacketStatus.Tcp)
             return false;
-        int version = packet[0] >> 4;
-        int tcpOffset, tcpLength;
-        if (version == 4)
+        s.IsIPv6 = p.IsIpv6;
+        if (p.IsIpv6)
         {
-            int ihl = (packet[0] & 0x0F) * 4;
-            int total = BinaryPrimitives.ReadUInt16BigEndian(packet[2..]);
-            if (ihl < 20 || total < ihl || total > packet.Length || packet[9] != 6)
-                return false;
-            // Fragments cannot be handled packet by packet.
-            if ((BinaryPrimitives.ReadUInt16BigEndian(packet[6..]) & 0x3FFF) != 0)
-                return false;
-            s.TrafficClass = packet[1];
-            s.Ttl = packet[8];
-            s.Source = packet.Slice(12, 4);
-            s.Destination = packet.Slice(16, 4);
-            tcpOffset = ihl;
-            tcpLength = total - ihl;
-        }
-        else if (version == 6)
-        {
-            if (packet.Length < 40 || packet[6] != 6)
-                return false;
-            int payload = BinaryPrimitives.ReadUInt16BigEndian(packet[4..]);
-            if (40 + payload > packet.Length)
-                return false;
-            s.IsIPv6 = true;
-            s.TrafficClass = (byte)(BinaryPrimitives.ReadUInt16BigEndian(packet) >> 4);
-            s.Ttl = packet[7];
-            s.Source = packet.Slice(8, 16);
-            s.Destination = packet.Slice(24, 16);
-            tcpOffset = 40;
-            tcpLength = payload;
+            Ipv6Packet ip = p.Ip6;
+            s.Source = ip.SourceAddressBytes;
+            s.Destination = ip.DestinationAddressBytes;
+            s.Ttl = ip.HopLimit;
+            s.TrafficClass = ip.TrafficClass;
         }
         else
         {
-            return false;
+            Ipv4Packet ip = p.Ip4;
+            s.Source = ip.SourceAddressBytes;
+            s.Destination = ip.DestinationAddressBytes;
+            s.Ttl = ip.TimeToLive;
+            s.TrafficClass = ip.TypeOfService;
         }
-        if (tcpLength < 20)
+        TcpSegment tcp = p.Tcp;
+        TcpOptionSummary options = tcp.ReadOptions();
+        if (options.Malformed)
             return false;
-        Span<byte> tcp = packet.Slice(tcpOffset, tcpLength);
-        int dataOffset = (tcp[12] >> 4) * 4;
-        if (dataOffset < 20 || dataOffset > tcpLength)
-            return false;
-        s.SourcePort = BinaryPrimitives.ReadUInt16BigEndian(tcp);
-        s.DestinationPort = BinaryPrimitives.ReadUInt16BigEndian(tcp[2..]);
-        s.SequenceNumber = BinaryPrimitives.ReadUInt32BigEndian(tcp[4..]);
-        s.AcknowledgementNumber = BinaryPrimitives.ReadUInt32BigEndian(tcp[8..]);
-        s.Flags = (Tcp)(tcp[13] & 0x1F);
-        s.Window = BinaryPrimitives.ReadUInt16BigEndian(tcp[14..]);
-        if (!ParseOptions(tcp[20..dataOffset], ref s))
-            return false;
-        s.Payload = tcp[dataOffset..];
+        s.SourcePort = tcp.SourcePort;
+        s.DestinationPort = tcp.DestinationPort;
+        s.SequenceNumber = tcp.SequenceNumber.Value;
+        s.AcknowledgementNumber = tcp.AcknowledgmentNumber.Value;
+        s.Flags = tcp.Flags & (TcpFlags.Fin | TcpFlags.Syn | TcpFlags.Rst | TcpFlags.Psh | TcpFlags.Ack);
+        s.Window = tcp.Window;
+        s.Mss = options.HasMss ? options.Mss : (ushort)0;
+        // RFC 7323 §2.3: a shift above 14 is used as 14.
+        s.WindowScale = options.HasWindowScale ? Math.Min(options.WindowScale, (byte)14) : (byte)0xFF;
+        s.SackPermitted = options.SackPermitted;
+        s.HasTimestamps = options.HasTimestamps;
+        s.TsVal = options.TsVal;
+        s.TsEcr = options.TsEcr;
+        s.Payload = tcp.Payload;
         return true;
     }
 
-    private static bool ParseOptions(ReadOnlySpan<byte> o, ref Segment s)
-    {
-        int i = 0;
-        while (i < o.Length)
-        {
-            byte kind = o[i];
-            if (kind == 0)
-                break;
-            if (kind == 1)
-            {
-                i++;
-                continue;
-            }
-            if (i + 1 >= o.Length)
-                return false;
-            int len = o[i + 1];
-            if (len < 2 || i + len > o.Length)
-                return false;
-            ReadOnlySpan<byte> v = o.Slice(i + 2, len - 2);
-            switch (kind)
-            {
-                case 2 when len == 4: s.Mss = BinaryPrimitives.ReadUInt16BigEndian(v); break;
-                case 3 when len == 3: s.WindowScale = Math.Min(v[0], (byte)14); break;
-                case 4 when len == 2: s.SackPermitted = true; break;
-                case 8 when len == 10:
-                    s.HasTimestamps = true;
-                    s.TsVal = BinaryPrimitives.ReadUInt32BigEndian(v);
-                    s.TsEcr = BinaryPrimitives.ReadUInt32BigEndian(v[4..]);
-                    break;
-            }
-            i += len;
-        }
-        return true;
-    }
-
-    /// <summary>Header bytes (IP + TCP) <see cref="Write"/> puts before the payload.</summary>
-    public static int HeaderLength(in OutSegment o)
-    {
-        int ip = o.IsIPv6 ? 40 : 20;
-        return ip + 20 + OptionsLength(o);
-    }
+    /// <summary>Bytes before the payload in a packet <see cref="Write"/> builds for <paramref name="o"/>.</summary>
+    public static int HeaderLength(in OutSegment o) => TcpPacketWriter.PayloadOffset(o.IsIPv6, OptionsLength(o));
 
     private static int OptionsLength(in OutSegment o)
     {
         int n = 0;
-        if (o.Flags.HasFlag(Tcp.Syn))
+        if ((o.Flags & TcpFlags.Syn) != 0)
         {
             if (o.Mss != 0) n += 4;
             if (o.WindowScale != 0xFF) n += 4;
@@ -126,119 +71,41 @@ internal static class SegmentCodec
     }
 
     /// <summary>
-    /// Writes IP and TCP headers for a payload already placed at <c>packet[HeaderLength(o)..]</c> and fills both
-    /// checksums. Returns the packet length.
+    /// Writes a whole packet whose payload the caller already placed at <c>packet[HeaderLength(o)..]</c>; both
+    /// checksums are computed. Returns the packet length.
     /// </summary>
-    public static int Write(Span<byte> packet, in OutSegment o, ReadOnlySpan<byte> source, ReadOnlySpan<byte> destination, int payloadLength)
+    public static int Write(Span<byte> packet, in OutSegment o, UInt128 source, UInt128 destination, int payloadLength)
     {
-        int ipLen = o.IsIPv6 ? 40 : 20;
-        int optLen = OptionsLength(o);
-        int tcpLen = 20 + optLen + payloadLength;
-        int total = ipLen + tcpLen;
-        if (o.IsIPv6)
-        {
-            BinaryPrimitives.WriteUInt32BigEndian(packet, (6u << 28) | ((uint)o.TrafficClass << 20));
-            BinaryPrimitives.WriteUInt16BigEndian(packet[4..], (ushort)tcpLen);
-            packet[6] = 6;
-            packet[7] = o.Ttl;
-            source.CopyTo(packet[8..]);
-            destination.CopyTo(packet[24..]);
-        }
-        else
-        {
-            packet[0] = 0x45;
-            packet[1] = o.TrafficClass;
-            BinaryPrimitives.WriteUInt16BigEndian(packet[2..], (ushort)total);
-            BinaryPrimitives.WriteUInt32BigEndian(packet[4..], 0x0000_4000); // id 0, DF
-            packet[8] = o.Ttl;
-            packet[9] = 6;
-            packet[10] = 0;
-            packet[11] = 0;
-            source.CopyTo(packet[12..]);
-            destination.CopyTo(packet[16..]);
-            BinaryPrimitives.WriteUInt16BigEndian(packet[10..], Finish(Sum(packet[..20], 0)));
-        }
-        Span<byte> tcp = packet.Slice(ipLen, tcpLen);
-        BinaryPrimitives.WriteUInt16BigEndian(tcp, o.SourcePort);
-        BinaryPrimitives.WriteUInt16BigEndian(tcp[2..], o.DestinationPort);
-        BinaryPrimitives.WriteUInt32BigEndian(tcp[4..], o.SequenceNumber);
-        BinaryPrimitives.WriteUInt32BigEndian(tcp[8..], o.AcknowledgementNumber);
-        tcp[12] = (byte)(((20 + optLen) / 4) << 4);
-        tcp[13] = (byte)o.Flags;
-        BinaryPrimitives.WriteUInt16BigEndian(tcp[14..], o.Window);
-        tcp[16] = 0;
-        tcp[17] = 0;
-        tcp[18] = 0;
-        tcp[19] = 0;
-        int p = 20;
-        if (o.Flags.HasFlag(Tcp.Syn))
+        Span<byte> options = stackalloc byte[40];
+        var w = new TcpOptionWriter(options);
+        if ((o.Flags & TcpFlags.Syn) != 0)
         {
             if (o.Mss != 0)
-            {
-                tcp[p] = 2; tcp[p + 1] = 4;
-                BinaryPrimitives.WriteUInt16BigEndian(tcp[(p + 2)..], o.Mss);
-                p += 4;
-            }
+                w.WriteMss(o.Mss);
             if (o.WindowScale != 0xFF)
             {
-                tcp[p] = 1; tcp[p + 1] = 3; tcp[p + 2] = 3; tcp[p + 3] = o.WindowScale;
-                p += 4;
+                w.WriteNop();
+                w.WriteWindowScale(o.WindowScale);
             }
         }
         if (o.HasTimestamps)
         {
-            tcp[p] = 1; tcp[p + 1] = 1; tcp[p + 2] = 8; tcp[p + 3] = 10;
-            BinaryPrimitives.WriteUInt32BigEndian(tcp[(p + 4)..], o.TsVal);
-            BinaryPrimitives.WriteUInt32BigEndian(tcp[(p + 8)..], o.TsEcr);
+            // RFC 7323 Appendix A: two NOPs keep the timestamps 4-byte aligned.
+            w.WriteNop();
+            w.WriteNop();
+            w.WriteTimestamps(o.TsVal, o.TsEcr);
         }
-        // RFC 9293 §3.1: the checksum covers a pseudo-header, the TCP header and the payload.
-        uint sum = Sum(source, 0);
-        sum = Sum(destination, sum);
-        sum += 6u + (uint)tcpLen;
-        sum = Sum(tcp, sum);
-        BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], Finish(sum));
-        return total;
+        w.PadToWord();
+        var spec = new TcpPacketSpec(o.IsIPv6, source, destination, o.SourcePort, o.DestinationPort,
+            new SeqNumber(o.SequenceNumber), new SeqNumber(o.AcknowledgementNumber), o.Flags, o.Window) { Ttl = o.Ttl };
+        int offset = TcpPacketWriter.PayloadOffset(o.IsIPv6, w.Written);
+        int length = TcpPacketWriter.Write(packet, spec, w.WrittenSpan, packet.Slice(offset, payloadLength));
+        if (length < 0)
+            throw new InvalidOperationException("output packet does not fit");
+        return length;
     }
 
-    private static uint Sum(ReadOnlySpan<byte> data, uint sum)
-    {
-        ulong acc = sum;
-        int i = 0;
-        for (; i + 8 <= data.Length; i += 8)
-        {
-            ulong v = BinaryPrimitives.ReadUInt64BigEndian(data[i..]);
-            acc += (v >> 48) + ((v >> 32) & 0xFFFF) + ((v >> 16) & 0xFFFF) + (v & 0xFFFF);
-        }
-        for (; i + 1 < data.Length; i += 2)
-            acc += BinaryPrimitives.ReadUInt16BigEndian(data[i..]);
-        if (i < data.Length)
-            acc += (uint)data[i] << 8;
-        while (acc >> 16 != 0)
-            acc = (acc & 0xFFFF) + (acc >> 16);
-        return (uint)acc;
-    }
-
-    private static ushort Finish(uint sum)
-    {
-        while (sum >> 16 != 0)
-            sum = (sum & 0xFFFF) + (sum >> 16);
-        return (ushort)~sum;
-    }
-
-    /// <summary>True when the TCP checksum of a parsed packet checks out (the simulator verifies what it carries).</summary>
-    public static bool VerifyTcpChecksum(ReadOnlySpan<byte> packet)
-    {
-        bool v6 = packet[0] >> 4 == 6;
-        int ipLen = v6 ? 40 : (packet[0] & 0x0F) * 4;
-        int tcpLen = v6 ? BinaryPrimitives.ReadUInt16BigEndian(packet[4..]) : BinaryPrimitives.ReadUInt16BigEndian(packet[2..]) - ipLen;
-        ReadOnlySpan<byte> src = v6 ? packet.Slice(8, 16) : packet.Slice(12, 4);
-        ReadOnlySpan<byte> dst = v6 ? packet.Slice(24, 16) : packet.Slice(16, 4);
-        uint sum = Sum(src, 0);
-        sum = Sum(dst, sum);
-        sum += 6u + (uint)tcpLen;
-        sum = Sum(packet.Slice(ipLen, tcpLen), sum);
-        while (sum >> 16 != 0)
-            sum = (sum & 0xFFFF) + (sum >> 16);
-        return sum == 0xFFFF;
-    }
+    /// <summary>True when the packet is TCP with a correct checksum (the simulator checks everything it carries).</summary>
+    public static bool VerifyTcpChecksum(Span<byte> packet) =>
+        TcpPacket.TryParse(packet, out TcpPacket p) == TcpPacketStatus.Tcp && p.VerifyChecksum();
 }

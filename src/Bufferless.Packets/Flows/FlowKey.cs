@@ -33,6 +33,11 @@ internal readonly record struct FlowKey(ulong ClientHi, ulong ClientLo, ulong Se
         lo = BinaryPrimitives.ReadUInt64BigEndian(address[8..]);
     }
 
+    /// <summary>The client address as the Wire views take it (IPv4 in the low 32 bits).</summary>
+    public UInt128 ClientAddress => IsIPv6 ? new UInt128(ClientHi, ClientLo) : (uint)ClientLo;
+
+    public UInt128 ServerAddress => IsIPv6 ? new UInt128(ServerHi, ServerLo) : (uint)ServerLo;
+
     /// <summary>Writes the client address (4 or 16 bytes) and returns its length.</summary>
     public int WriteClientAddress(Span<byte> destination) => Write(ClientHi, ClientLo, destination);
 
