@@ -81,11 +81,16 @@ public sealed partial class CutThroughEngine
         return (ushort)Math.Min(65535, window >> f.ClientWScale);
     }
 
-    /// <summary>The window the client gets, in ciphertext bytes: the server's plaintext window plus record overhead.</summary>
+    /// <summary>
+    /// The window the client gets, in ciphertext bytes: the server's plaintext window plus record overhead, but
+    /// never less than one whole record past the ACK, so a record larger than the server's window can still
+    /// arrive and be checked (the engine holds it: verified mode's one record per flow).
+    /// </summary>
     private ushort WindowToClient(ref Flow f)
     {
         long window = f.ServerWindow;
         window += window / 16 + 512;
+        window = Math.Max(window, RecordAssembler.HeaderSize + RecordAssembler.MaxBody);
         return (ushort)Math.Min(65535, window >> f.ServerWScale);
     }
 
@@ -348,6 +353,8 @@ public sealed partial class CutThroughEngine
     /// is checked, except the last non-zero byte and any zeros after it (they may be the inner content type and
     /// padding, RFC 8446 §5.4). The segment that completes the record waits for the tag.
     /// </summary>
+    private const int MinEarlyRelease = 8;
+
     private bool ReleaseEarly(int h, ref Flow f)
     {
         int ciphertextLength = f.Assembler.BodyLength - RecordAssembler.TagSize;
@@ -360,7 +367,10 @@ public sealed partial class CutThroughEngine
         Span<byte> plain = _plain.AsSpan(from, available - from);
         _keys.Get(h, f.Generation, KeyStore.ReadDirection).ApplyKeystream(nonce, from, _held[h].AsSpan(from, available - from), plain);
         int last = plain.LastIndexOfAnyExcept((byte)0);
-        if (last <= 0)
+        // A non-zero byte this far in means the content is longer than any alert (2 bytes) or KeyUpdate (5 bytes,
+        // RFC 8446 §4.6.3) could be: an honest client's control record is never released early, so only a
+        // hostile one can hit the reset below for a record that turns out not to be data.
+        if (last <= 0 || from + last < MinEarlyRelease)
             return false;
         f.Flags |= FlowFlags.PartialReleased;
         Observer?.OnRelease(h, f.C2sRecord, false, false);

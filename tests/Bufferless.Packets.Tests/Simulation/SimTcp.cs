@@ -16,6 +16,11 @@ internal sealed record SimTcpOptions
     public int ReceiveWindow { get; init; } = 65535;
     /// <summary>Probability that a segment is cut shorter than the MSS (re-segmentation on every send and resend).</summary>
     public double ShortSegments { get; init; }
+    /// <summary>
+    /// When false (a Linux-like sender), a retransmission covers whole original segments, coalescing several up to the
+    /// MSS, but never splits one; when true every resend is cut anew.
+    /// </summary>
+    public bool SplitRetransmissions { get; init; } = true;
 }
 
 /// <summary>
@@ -45,6 +50,8 @@ internal sealed class SimTcp
     private int _dupAcks;
     private int _rto = 200;
     private uint _peerWindow;
+    private readonly SortedSet<long> _boundaries = [];
+    private long _boundaryBase;
 
     public SimTcp(string name, SimTcpOptions options, Random rng, Action<byte[]> output, bool v6,
         UInt128 address, ushort port, UInt128 peerAddress, ushort peerPort)
@@ -168,7 +175,8 @@ internal sealed class SimTcp
             SendAck(now);
             return;
         }
-        if (_ts && seg.HasTimestamps)
+        // RFC 7323 §4.3: TS.Recent is taken only from a segment that starts at or before the left edge.
+        if (_ts && seg.HasTimestamps && Seq.Le(seg.SequenceNumber, RcvNxt))
             _tsRecent = seg.TsVal;
         if (_state == State.SynReceived)
         {
@@ -225,6 +233,9 @@ internal sealed class SimTcp
             int acked = Seq.Diff(ack, SndUna);
             int data = Math.Min(acked, Outgoing.Count);
             Outgoing.RemoveRange(0, data);
+            _boundaryBase += data;
+            while (_boundaries.Count > 0 && _boundaries.Min <= _boundaryBase)
+                _boundaries.Remove(_boundaries.Min);
             if (FinSent && ack == _finSeq + 1)
                 FinAcked = true;
             SndUna = ack;
@@ -294,8 +305,31 @@ internal sealed class SimTcp
             }
             probe = false;
             int n = (int)Math.Min(Math.Min(unsent, allowed), SendRoom);
-            if (_o.ShortSegments > 0 && n > 1 && _rng.NextDouble() < _o.ShortSegments)
+            long offset = _boundaryBase + sentData;
+            bool resend = !_o.SplitRetransmissions && _boundaries.Count > 0 && offset < _boundaries.Max;
+            if (resend)
+            {
+                // Coalesce whole original segments up to n bytes; never cut one (at least one whole).
+                long limit = offset + n;
+                long end = offset;
+                foreach (long b in _boundaries.GetViewBetween(offset + 1, long.MaxValue))
+                {
+                    if (b > limit && end > offset)
+                        break;
+                    end = b;
+                    if (b >= limit)
+                        break;
+                }
+                n = (int)(end - offset);
+                if (n > unsent)
+                    n = unsent;
+            }
+            else if (_o.ShortSegments > 0 && n > 1 && _rng.NextDouble() < _o.ShortSegments)
+            {
                 n = _rng.Next(1, n);
+            }
+            if (!resend && !_o.SplitRetransmissions)
+                _boundaries.Add(offset + n);
             SendData(now, SndNxt, Outgoing.GetRange(sentData, n).ToArray(), false);
             SndNxt += (uint)n;
         }

@@ -25,9 +25,9 @@ public class SimulationTests
     public static IEnumerable<object[]> VerifiedBatches => Batches(CutThroughMode.Verified);
     public static IEnumerable<object[]> BufferlessBatches => Batches(CutThroughMode.Bufferless);
 
-    internal static List<string> RunSeed(int seed, CutThroughMode mode, out string description)
+    internal static List<string> RunSeed(int seed, CutThroughMode mode, out string description, bool trace = false)
     {
-        using var world = new SimWorld(SimScenario.FromSeed(seed, mode));
+        using var world = new SimWorld(SimScenario.FromSeed(seed, mode)) { TraceEnabled = trace };
         world.Run();
         var failures = world.Check();
         world.Drain();
@@ -36,6 +36,8 @@ public class SimulationTests
         if (world.Engine.Counters.HeldBytes != 0)
             failures.Add($"engine still holds {world.Engine.Counters.HeldBytes} record bytes");
         description = world.Describe();
+        if (trace && failures.Count > 0)
+            File.WriteAllLines(Path.Combine(Path.GetTempPath(), $"bufferless-sim-{seed}.log"), world.Trace);
         return failures;
     }
 
@@ -64,8 +66,8 @@ public class SimulationTests
     {
         int seed = int.TryParse(Environment.GetEnvironmentVariable("BUFFERLESS_SIM_SEED"), out int s) ? s : 1;
         var mode = Enum.TryParse(Environment.GetEnvironmentVariable("BUFFERLESS_SIM_MODE"), out CutThroughMode m) ? m : CutThroughMode.Verified;
-        var failures = RunSeed(seed, mode, out string description);
-        Assert.True(failures.Count == 0, description + "\n  " + string.Join("\n  ", failures));
+        var failures = RunSeed(seed, mode, out string description, trace: true);
+        Assert.True(failures.Count == 0, description + "\n  " + string.Join("\n  ", failures) + $"\n  packet trace: {Path.GetTempPath()}bufferless-sim-{seed}.log");
     }
 
     [Fact]
