@@ -333,19 +333,18 @@ public sealed partial class CutThroughEngine
         f.C2sRecord++;
         f.C2sReleased = 0;
         f.Assembler.NextRecord();
-        if (!sent)
-            SendAckToServerIfIdle(h, ref f);
+        SendAckToServerIfIdle(h, ref f);
         return sent;
     }
 
-    /// <summary>A consumed record changes nothing at the server; the client still learns the engine has it once the server catches up.</summary>
+    /// <summary>
+    /// Records the server acknowledged already leave the map at once: a consumed record (nothing for the server),
+    /// or a record processed again after a rewind whose plaintext the server had. The client then hears of it.
+    /// </summary>
     private void SendAckToServerIfIdle(int h, ref Flow f)
     {
-        if (_c2sMaps[h] is { Count: > 0 } map && Seq.Ge(f.ServerAck, map[0].B))
-        {
-            map.Acknowledge(f.ServerAck, out _);
+        if (_c2sMaps[h] is { Count: > 0 } map && Seq.Ge(f.ServerAck, map[0].BEnd) && map.Acknowledge(f.ServerAck, out _) > 0)
             SendAckToClient(h, ref f);
-        }
     }
 
     /// <summary>
@@ -394,6 +393,7 @@ public sealed partial class CutThroughEngine
             content[..n].CopyTo(PayloadArea(o));
             EmitToServer(ref f, o, n);
             f.C2sNextS += (uint)n;
+            f.C2sHighS = Seq.Max(f.C2sHighS, f.C2sNextS);
             Counters.BytesClientToServer += n;
             content = content[n..];
         }
@@ -419,6 +419,7 @@ public sealed partial class CutThroughEngine
         EmitToServer(ref f, o, 0);
         f.C2sNextC++;
         f.C2sNextS++;
+        f.C2sHighS = Seq.Max(f.C2sHighS, f.C2sNextS);
         return true;
     }
 

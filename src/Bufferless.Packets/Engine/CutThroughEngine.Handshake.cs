@@ -388,6 +388,7 @@ public sealed partial class CutThroughEngine
         f.C2sRecordStartC = hs.RcvNxt;
         f.C2sNextS = f.ClientIsn + 1;
         f.C2sRecordStartS = f.C2sNextS;
+        f.C2sHighS = f.C2sNextS;
         f.ClientAckSent = hs.RcvNxt;
         f.S2cNextS = f.ServerIsn + 1;
         f.S2cNextC = hs.SndNxt;

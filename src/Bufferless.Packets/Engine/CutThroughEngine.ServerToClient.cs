@@ -34,7 +34,7 @@ public sealed partial class CutThroughEngine
         uint bytes = (uint)window << f.ServerWScale;
         bool moved = bytes != f.ServerWindow;
         f.ServerWindow = bytes;
-        if (Seq.Le(ack, f.ServerAck) || Seq.Gt(ack, f.C2sNextS))
+        if (Seq.Le(ack, f.ServerAck) || Seq.Gt(ack, f.C2sHighS))
             return moved;
         f.ServerAck = ack;
         if (_c2sMaps[h] is { } map)

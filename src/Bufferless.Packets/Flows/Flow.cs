@@ -75,6 +75,8 @@ internal struct Flow
     public uint C2sRecordStartC;
     /// <summary>S-space start of the record being assembled.</summary>
     public uint C2sRecordStartS;
+    /// <summary>Highest S-space byte ever sent to the server (+1): after a rewind the server's ACKs may be ahead of <see cref="C2sNextS"/>.</summary>
+    public uint C2sHighS;
     /// <summary>Plaintext of the current record already forwarded (bufferless mode).</summary>
     public int C2sReleased;
     public RecordAssembler Assembler;
