@@ -420,6 +420,7 @@ public sealed partial class CutThroughEngine
         f.C2sNextC++;
         f.C2sNextS++;
         f.C2sHighS = Seq.Max(f.C2sHighS, f.C2sNextS);
+        SendAckToServerIfIdle(h, ref f);
         return true;
     }
 

@@ -130,7 +130,8 @@ public sealed partial class CutThroughEngine
         OutSegment o = ToClient(ref f, f.ServerIsn, f.ClientIsn + 1, TcpFlags.Syn | TcpFlags.Ack, seg.Window);
         o.Mss = f.ServerMss;
         o.WindowScale = f.ServerWScale == 0 && seg.WindowScale == 0xFF ? (byte)0xFF : seg.WindowScale;
-        o.TsVal = seg.TsVal;
+        // The newest TSval seen, even if this SYN-ACK was overtaken by a later copy (RFC 7323 §5: PAWS).
+        o.TsVal = f.ServerTsVal;
         o.TsEcr = seg.TsEcr;
         EmitToClient(ref f, o, 0);
     }

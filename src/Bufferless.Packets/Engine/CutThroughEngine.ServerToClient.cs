@@ -34,12 +34,12 @@ public sealed partial class CutThroughEngine
         uint bytes = (uint)window << f.ServerWScale;
         bool moved = bytes != f.ServerWindow;
         f.ServerWindow = bytes;
-        if (Seq.Le(ack, f.ServerAck) || Seq.Gt(ack, f.C2sHighS))
-            return moved;
-        f.ServerAck = ack;
+        if (Seq.Gt(ack, f.ServerAck) && Seq.Le(ack, f.C2sHighS))
+            f.ServerAck = ack;
+        // Also when the ACK did not move: records processed again after a rewind may already be covered.
         if (_c2sMaps[h] is { } map)
         {
-            if (map.Acknowledge(ack, out _) > 0)
+            if (map.Acknowledge(f.ServerAck, out _) > 0)
                 moved = true;
             if (map.Count == 0)
                 ReturnMap(ref _c2sMaps[h]);
