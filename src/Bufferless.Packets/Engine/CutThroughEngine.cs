@@ -51,7 +51,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         _bufferless = options.Mode == CutThroughMode.Bufferless;
         ulong seed = options.HashSeed ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
         _flows = new FlowTable(options.MaxFlows, seed);
-        _timers = new TimerQueue(options.MaxFlows * 4 + 16, (h, d) => _flows[h].State != FlowState.Free && _flows[h].TimerDeadline == d);
+        _timers = new TimerQueue(options.MaxFlows * 4 + 16, (h, d, g) => _flows[h].State != FlowState.Free && _flows[h].TimerDeadline == d && _flows[h].Generation == g);
         _keys = new KeyStore(options.MaxFlows, options.AeadCacheSize);
         _handshakes = new HandshakeContext?[options.MaxFlows];
         _c2sMaps = new SeqMap?[options.MaxFlows];
@@ -382,16 +382,16 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         if (due >= f.TimerDeadline)
             return;
         f.TimerDeadline = due;
-        _timers.Schedule(due, h);
+        _timers.Schedule(due, h, f.Generation);
     }
 
     public void OnTimer(long nowMs)
     {
         _now = nowMs;
-        while (_timers.TryPopDue(nowMs, out int h, out long deadline))
+        while (_timers.TryPopDue(nowMs, out int h, out long deadline, out int generation))
         {
             ref Flow f = ref _flows[h];
-            if (f.State == FlowState.Free || f.TimerDeadline != deadline)
+            if (f.State == FlowState.Free || f.TimerDeadline != deadline || f.Generation != generation)
                 continue;
             f.TimerDeadline = long.MaxValue;
             _currentFlow = h;

@@ -12,14 +12,15 @@ internal sealed class TimerQueue
     {
         public long Deadline;
         public int Handle;
+        public int Tag;
     }
 
     private readonly Entry[] _heap;
-    private readonly Func<int, long, bool> _isLive;
+    private readonly Func<int, long, int, bool> _isLive;
 
     /// <param name="capacity">Maximum entries (live and stale).</param>
-    /// <param name="isLive">Says whether (handle, deadline) is still wanted; used to drop stale entries when full.</param>
-    public TimerQueue(int capacity, Func<int, long, bool> isLive)
+    /// <param name="isLive">Says whether (handle, deadline, tag) is still wanted; used to drop stale entries when full.</param>
+    public TimerQueue(int capacity, Func<int, long, int, bool> isLive)
     {
         _heap = new Entry[capacity];
         _isLive = isLive;
@@ -30,7 +31,8 @@ internal sealed class TimerQueue
     /// <summary>The earliest deadline in the queue (possibly stale), or long.MaxValue.</summary>
     public long EarliestDeadline => Count == 0 ? long.MaxValue : _heap[0].Deadline;
 
-    public void Schedule(long deadline, int handle)
+    /// <param name="tag">Owner's value stored with the entry (the engine passes the flow's generation).</param>
+    public void Schedule(long deadline, int handle, int tag = 0)
     {
         if (Count == _heap.Length)
         {
@@ -39,21 +41,25 @@ internal sealed class TimerQueue
                 throw new InvalidOperationException("timer queue full of live entries (capacity too small for the flow table)");
         }
         int i = Count++;
-        _heap[i] = new Entry { Deadline = deadline, Handle = handle };
+        _heap[i] = new Entry { Deadline = deadline, Handle = handle, Tag = tag };
         SiftUp(i);
     }
 
     /// <summary>Pops the earliest entry whose deadline is strictly before <paramref name="now"/>.</summary>
-    public bool TryPopDue(long now, out int handle, out long deadline)
+    public bool TryPopDue(long now, out int handle, out long deadline) => TryPopDue(now, out handle, out deadline, out _);
+
+    public bool TryPopDue(long now, out int handle, out long deadline, out int tag)
     {
         if (Count == 0 || _heap[0].Deadline >= now)
         {
             handle = -1;
             deadline = 0;
+            tag = 0;
             return false;
         }
         handle = _heap[0].Handle;
         deadline = _heap[0].Deadline;
+        tag = _heap[0].Tag;
         RemoveTop();
         return true;
     }
@@ -74,7 +80,7 @@ internal sealed class TimerQueue
         int kept = 0;
         for (int i = 0; i < Count; i++)
         {
-            if (_isLive(_heap[i].Handle, _heap[i].Deadline))
+            if (_isLive(_heap[i].Handle, _heap[i].Deadline, _heap[i].Tag))
                 _heap[kept++] = _heap[i];
         }
         Count = kept;

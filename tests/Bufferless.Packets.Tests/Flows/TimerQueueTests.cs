@@ -7,7 +7,7 @@ public class TimerQueueTests
     [Fact]
     public void TryPopDue_AtDeadline_NothingFires_OneTickLater_FiresOnce()
     {
-        var q = new TimerQueue(8, (_, _) => true);
+        var q = new TimerQueue(8, (_, _, _) => true);
         q.Schedule(1000, 3);
         Assert.False(q.TryPopDue(1000, out _, out _));
         Assert.True(q.TryPopDue(1001, out int h, out long d));
@@ -18,7 +18,7 @@ public class TimerQueueTests
     [Fact]
     public void TryPopDue_PopsInDeadlineOrder()
     {
-        var q = new TimerQueue(64, (_, _) => true);
+        var q = new TimerQueue(64, (_, _, _) => true);
         var rng = new Random(5);
         var deadlines = Enumerable.Range(0, 50).Select(_ => (long)rng.Next(10_000)).ToArray();
         for (int i = 0; i < deadlines.Length; i++)
@@ -33,7 +33,7 @@ public class TimerQueueTests
     public void Schedule_WhenFull_DropsStaleEntries()
     {
         var live = new HashSet<int> { 1 };
-        var q = new TimerQueue(4, (h, _) => live.Contains(h));
+        var q = new TimerQueue(4, (h, _, _) => live.Contains(h));
         for (int i = 0; i < 4; i++)
             q.Schedule(100 + i, i);
         q.Schedule(50, 9);

@@ -27,6 +27,8 @@ internal sealed record SimScenario
     public int ServerBytes { get; init; }
     /// <summary>Largest record the client writes (records are drawn 1..this).</summary>
     public int ClientMaxRecord { get; init; } = 16384;
+    /// <summary>Every client record is exactly <see cref="ClientMaxRecord"/> bytes (the last one shorter).</summary>
+    public bool FixedRecordSize { get; init; }
 
     /// <summary>Derives a scenario from a seed: clean for a tenth of seeds, otherwise faults on every hop.</summary>
     public static SimScenario FromSeed(int seed, CutThroughMode mode)
@@ -98,6 +100,10 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
     private bool _clientSentData;
     private bool _serverAnswered;
     private uint? _lastTsToClient;
+    private long _clientWritten;
+
+    /// <summary>Client sequence number of the first application-data record (set when the client sends it).</summary>
+    public uint? DataStartSeq { get; private set; }
 
     public SimWorld(SimScenario scenario, CutThroughOptions? options = null)
     {
@@ -124,7 +130,9 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
         Client.OnEstablished = () =>
         {
             Tls.Start();
-            Client.Write(Tls.TakeOutput(), _now);
+            byte[] hello = Tls.TakeOutput();
+            _clientWritten += hello.Length;
+            Client.Write(hello, _now);
         };
         Client.OnData = _ => FeedClientTls();
         // Like an HTTP server: it answers once the request starts arriving, and closes after the client's FIN.
@@ -167,15 +175,17 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
             _clientFed = received.Count;
         }
         byte[] output = Tls.TakeOutput();
+        _clientWritten += output.Length;
         if (output.Length > 0)
             Client.Write(output, _now);
         if (Tls.HandshakeComplete && !_clientSentData)
         {
             _clientSentData = true;
+            DataStartSeq = Client.Iss + 1 + (uint)_clientWritten;
             int offset = 0;
             while (offset < _clientData.Length)
             {
-                int n = Math.Min(_app.Next(1, _s.ClientMaxRecord + 1), _clientData.Length - offset);
+                int n = Math.Min(_s.FixedRecordSize ? _s.ClientMaxRecord : _app.Next(1, _s.ClientMaxRecord + 1), _clientData.Length - offset);
                 Tls.SendApplicationData(_clientData.AsSpan(offset, n));
                 offset += n;
             }
