@@ -124,7 +124,7 @@ public sealed partial class CutThroughEngine
         int total = data.Length + (fin ? 1 : 0);
         if (front >= total)
         {
-            if (_c2sMaps[h] is { Count: > 0 } map && map[0].A == seq)
+            if (_c2sMaps[h] is { Count: > 0 } map && map[0].A == seq && _now - f.C2sLastForwardMs > _options.RewindHoldoffMs)
             {
                 Rewind(h, ref f);
                 front = 0;
@@ -394,6 +394,7 @@ public sealed partial class CutThroughEngine
             EmitToServer(ref f, o, n);
             f.C2sNextS += (uint)n;
             f.C2sHighS = Seq.Max(f.C2sHighS, f.C2sNextS);
+            f.C2sLastForwardMs = _now;
             Counters.BytesClientToServer += n;
             content = content[n..];
         }

@@ -35,6 +35,13 @@ public sealed class CutThroughOptions
     public int InitialRetransmitTimeoutMs { get; init; } = 250;
     public int MaxRetransmissions { get; init; } = 6;
 
+    /// <summary>
+    /// A client retransmission of the oldest record the server has not acknowledged makes the engine process it
+    /// again only if nothing went to the server for this long (it was then lost on the way to the server);
+    /// sooner, it is a duplicate, and rewinding would throw away the record being assembled.
+    /// </summary>
+    public int RewindHoldoffMs { get; init; } = 200;
+
     /// <summary>Bytes all flows together may hold for records in flight (verified mode holds one record per flow).</summary>
     public long GlobalHoldBudgetBytes { get; init; } = 64L << 20;
 

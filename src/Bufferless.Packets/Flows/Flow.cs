@@ -96,6 +96,8 @@ internal struct Flow
 
     // ---- time ----
     public long LastActivityMs;
+    /// <summary>When plaintext last went to the server (a rewind waits until the server had time to acknowledge it).</summary>
+    public long C2sLastForwardMs;
     /// <summary>The deadline this flow has in the timer queue (long.MaxValue: none).</summary>
     public long TimerDeadline;
     /// <summary>Retransmission deadline for the engine's own bytes (handshake flight), or long.MaxValue.</summary>
