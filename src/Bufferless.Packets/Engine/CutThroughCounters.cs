@@ -1,0 +1,70 @@
+using System.Text;
+
+namespace Bufferless.Packets.Engine;
+
+/// <summary>Why a packet was dropped.</summary>
+public enum DropReason
+{
+    Malformed,
+    NotOurs,
+    NoFlow,
+    TableFull,
+    OutOfOrder,
+    Duplicate,
+    ServerGap,
+    PartialRetransmission,
+    MapFull,
+    HoldBudget,
+    FlowClosed,
+    UnexpectedInState,
+    InternalError,
+}
+
+/// <summary>
+/// Engine counters, readable at any time (plain fields written by the engine thread; readers on other threads see
+/// values that may lag by a packet, which is fine for logs and status pages).
+/// </summary>
+public sealed class CutThroughCounters
+{
+    private readonly long[] _drops = new long[Enum.GetValues<DropReason>().Length];
+    internal readonly long[] FlowsInState = new long[6];
+
+    public long PacketsIn;
+    public long PacketsOut;
+    public long FlowsCreated;
+    public long HandshakesCompleted;
+    public long HandshakesFailed;
+    public long RecordsDecrypted;
+    public long RecordsEncrypted;
+    public long BytesClientToServer;
+    public long BytesServerToClient;
+    public long TagFailures;
+    public long RetransmissionsReEncrypted;
+    public long HandshakeRetransmissions;
+    public long RetransmissionMismatches;
+    public long ResetsFromClient;
+    public long ResetsFromServer;
+    public long FlowsExpiredIdle;
+    public long FlowsExpiredHandshake;
+    public long ProtocolErrors;
+    public long HeldBytes;
+
+    public long Drops(DropReason reason) => _drops[(int)reason];
+    internal void Drop(DropReason reason) => _drops[(int)reason]++;
+
+    public long Flows(Flows.FlowState state) => FlowsInState[(int)state];
+
+    public override string ToString()
+    {
+        var b = new StringBuilder();
+        b.Append($"flows syn={Flows(Packets.Flows.FlowState.SynSeen)} synack={Flows(Packets.Flows.FlowState.SynAckSeen)} ");
+        b.Append($"handshake={Flows(Packets.Flows.FlowState.Handshake)} established={Flows(Packets.Flows.FlowState.Established)} closed={Flows(Packets.Flows.FlowState.Closed)}; ");
+        b.Append($"created={FlowsCreated} handshakes={HandshakesCompleted} failed={HandshakesFailed}; ");
+        b.Append($"records dec={RecordsDecrypted} enc={RecordsEncrypted} reenc={RetransmissionsReEncrypted}; ");
+        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; drops");
+        foreach (DropReason r in Enum.GetValues<DropReason>())
+            if (Drops(r) > 0)
+                b.Append($" {r}={Drops(r)}");
+        return b.ToString();
+    }
+}

@@ -1,0 +1,223 @@
+using System.Security.Cryptography;
+using Bufferless.Packets.Flows;
+using Bufferless.Packets.Wire;
+using Bufferless.Tls;
+
+namespace Bufferless.Packets.Engine;
+
+public sealed partial class CutThroughEngine
+{
+    private static ReadOnlySpan<byte> CloseNotify => [1, 0];
+
+    private void OnServerEstablished(int h, ref Flow f, ref Segment seg)
+    {
+        if (seg.Has(TcpFlags.Rst))
+        {
+            Counters.ResetsFromServer++;
+            SendResetToClient(ref f, f.S2cNextC);
+            RemoveFlow(h);
+            return;
+        }
+        bool ackMoved = seg.Has(TcpFlags.Ack) && OnServerAck(h, ref f, seg.AcknowledgementNumber, seg.Window);
+        bool sent = false;
+        if (seg.Payload.Length > 0 || seg.Has(TcpFlags.Fin))
+            sent = OnServerData(h, ref f, seg.SequenceNumber, seg.Payload, seg.Has(TcpFlags.Fin));
+        if (f.State != FlowState.Established)
+            return;
+        if (!sent && (seg.Payload.Length == 0 && !seg.Has(TcpFlags.Fin) || ackMoved))
+            SendAckToClient(h, ref f);
+    }
+
+    /// <summary>The server acknowledged plaintext: drop whole client records from the client-to-server map.</summary>
+    private bool OnServerAck(int h, ref Flow f, uint ack, ushort window)
+    {
+        uint bytes = (uint)window << f.ServerWScale;
+        bool moved = bytes != f.ServerWindow;
+        f.ServerWindow = bytes;
+        if (Seq.Le(ack, f.ServerAck) || Seq.Gt(ack, f.C2sNextS))
+            return moved;
+        f.ServerAck = ack;
+        if (_c2sMaps[h] is { } map)
+        {
+            if (map.Acknowledge(ack, out _) > 0)
+                moved = true;
+            if (map.Count == 0)
+                ReturnMap(ref _c2sMaps[h]);
+        }
+        return moved;
+    }
+
+    /// <summary>
+    /// Server plaintext at <paramref name="seq"/>: new bytes become new records (one per segment, split only when
+    /// a segment would not fit the client's MSS); bytes already sent are sealed again under their original record
+    /// numbers, cut at the original boundaries (DESIGN.md §6). Returns true when something went to the client.
+    /// </summary>
+    private bool OnServerData(int h, ref Flow f, uint seq, ReadOnlySpan<byte> data, bool fin)
+    {
+        int gap = Seq.Diff(seq, f.S2cNextS);
+        if (gap > 0)
+        {
+            // An earlier server segment is missing: records are numbered in order, so this one cannot be sealed yet.
+            Counters.Drop(DropReason.ServerGap);
+            return false;
+        }
+        uint end = seq + (uint)data.Length;
+        bool sent = false;
+        if (gap < 0)
+        {
+            uint oldEnd = Seq.Min(end, f.S2cNextS);
+            sent = ResendServerBytes(h, ref f, seq, oldEnd, data);
+            if (f.State != FlowState.Established)
+                return sent;
+        }
+        if (Seq.Gt(end, f.S2cNextS))
+            sent |= SealNewServerBytes(h, ref f, data[Seq.Diff(f.S2cNextS, seq)..]);
+        if (fin && f.State == FlowState.Established)
+            sent |= OnServerFin(h, ref f, end);
+        return sent;
+    }
+
+    /// <summary>Largest plaintext per record so that a record fits one segment to the client.</summary>
+    private static int MaxRecordPlaintext(ref Flow f) =>
+        Math.Min(MaxPlaintext, Math.Max(1, SegmentRoom(ref f) - RecordOverhead));
+
+    private bool SealNewServerBytes(int h, ref Flow f, ReadOnlySpan<byte> data)
+    {
+        bool sent = false;
+        int max = MaxRecordPlaintext(ref f);
+        while (!data.IsEmpty)
+        {
+            SeqMap map = RentMap(ref _s2cMaps[h], f.S2cRecord);
+            if (map.IsFull)
+            {
+                // Invariant 4: the map is bounded; the server sends these bytes again once the client acknowledges.
+                Counters.Drop(DropReason.MapFull);
+                break;
+            }
+            int n = Math.Min(max, data.Length);
+            if (!SealAndSend(h, ref f, f.S2cRecord, f.S2cNextC, data[..n], TlsContentType.ApplicationData, TcpFlags.Ack | TcpFlags.Psh, null, out uint tag))
+                return sent;
+            map.Append(f.S2cNextS, f.S2cNextC, n, n + RecordOverhead, SeqMapKind.Data, tag);
+            f.S2cNextS += (uint)n;
+            f.S2cNextC += (uint)(n + RecordOverhead);
+            f.S2cRecord++;
+            Counters.RecordsEncrypted++;
+            Counters.BytesServerToClient += n;
+            data = data[n..];
+            sent = true;
+        }
+        return sent;
+    }
+
+    /// <summary>
+    /// A server retransmission of <c>[from, to)</c> (server space; <paramref name="data"/> starts at
+    /// <paramref name="from"/>). Each whole record inside it is sealed again under its original number, which
+    /// gives byte-identical ciphertext; a piece of a record is dropped (the server sends it again). Bytes the
+    /// client already acknowledged get an ACK back to the server, since it evidently missed one.
+    /// </summary>
+    private bool ResendServerBytes(int h, ref Flow f, uint from, uint to, ReadOnlySpan<byte> data)
+    {
+        uint firstUnacked = AckForServer(h, ref f);
+        if (Seq.Le(to, firstUnacked) || _s2cMaps[h] is not { Count: > 0 } map)
+        {
+            Counters.Drop(DropReason.Duplicate);
+            SendAckToServer(h, ref f);
+            return true;
+        }
+        uint start = Seq.Max(from, firstUnacked);
+        int i = map.IndexOfA(start);
+        if (i < 0)
+            return false;
+        if (map[i].A != start)
+        {
+            Counters.Drop(DropReason.PartialRetransmission);
+            i++;
+        }
+        bool sent = false;
+        for (; i < map.Count; i++)
+        {
+            ref SeqMapEntry e = ref map[i];
+            if (e.Kind != SeqMapKind.Data || Seq.Gt(e.AEnd, to))
+            {
+                if (e.Kind == SeqMapKind.Data && Seq.Lt(e.A, to))
+                    Counters.Drop(DropReason.PartialRetransmission);
+                break;
+            }
+            ReadOnlySpan<byte> plain = data.Slice(Seq.Diff(e.A, from), e.ALength);
+            if (!SealAndSend(h, ref f, map.RecordNumber(i), e.B, plain, TlsContentType.ApplicationData, TcpFlags.Ack | TcpFlags.Psh, e.Tag, out _))
+                return sent;
+            Counters.RetransmissionsReEncrypted++;
+            sent = true;
+        }
+        return sent;
+    }
+
+    /// <summary>Server FIN at <paramref name="finSeq"/>: close_notify then FIN to the client (patent Fig. 5, RFC 8446 §6.1).</summary>
+    private bool OnServerFin(int h, ref Flow f, uint finSeq)
+    {
+        if (finSeq == f.S2cNextS && !f.Has(FlowFlags.ServerFin))
+        {
+            SeqMap map = RentMap(ref _s2cMaps[h], f.S2cRecord);
+            if (map.IsFull)
+            {
+                Counters.Drop(DropReason.MapFull);
+                return false;
+            }
+            if (!SealAndSend(h, ref f, f.S2cRecord, f.S2cNextC, CloseNotify, TlsContentType.Alert, TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Fin, null, out uint tag))
+                return false;
+            int recordLength = CloseNotify.Length + RecordOverhead;
+            map.Append(f.S2cNextS, f.S2cNextC, 1, recordLength + 1, SeqMapKind.Fin, tag);
+            f.S2cNextS++;
+            f.S2cNextC += (uint)(recordLength + 1);
+            f.S2cRecord++;
+            f.Flags |= FlowFlags.ServerFin;
+            return true;
+        }
+        if (Seq.Lt(finSeq, f.S2cNextS) && _s2cMaps[h] is { Count: > 0 } m)
+        {
+            int i = m.IndexOfA(finSeq);
+            if (i >= 0 && m[i].Kind == SeqMapKind.Fin)
+                return SealAndSend(h, ref f, m.RecordNumber(i), m[i].B, CloseNotify, TlsContentType.Alert, TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Fin, m[i].Tag, out _);
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Seals <paramref name="content"/> as one record under <paramref name="record"/> straight into the output packet
+    /// and sends it at <paramref name="cSeq"/>. With <paramref name="expectedTag"/> (a retransmission) the new tag
+    /// must match the original: otherwise the bytes differ from what was sealed under this number before, so the
+    /// packet is wiped, never sent, and the flow reset (DESIGN.md invariant 2).
+    /// </summary>
+    private bool SealAndSend(int h, ref Flow f, ulong record, uint cSeq, ReadOnlySpan<byte> content, TlsContentType type,
+        TcpFlags flags, uint? expectedTag, out uint tag)
+    {
+        OutSegment o = ToClient(ref f, cSeq, AckForClient(h, ref f), flags, WindowToClient(ref f));
+        Span<byte> payload = PayloadArea(o);
+        int inner = content.Length + 1;
+        int recordLength = content.Length + RecordOverhead;
+        // RFC 8446 §5.2: opaque_type application_data, legacy_record_version 0x0303, length of the body.
+        payload[0] = (byte)TlsContentType.ApplicationData;
+        payload[1] = 3;
+        payload[2] = 3;
+        payload[3] = (byte)((inner + 16) >> 8);
+        payload[4] = (byte)(inner + 16);
+        content.CopyTo(payload[5..]);
+        payload[5 + content.Length] = (byte)type;
+        Span<byte> nonce = stackalloc byte[12];
+        _keys.Nonce(h, KeyStore.WriteDirection, record, nonce);
+        _keys.Get(h, f.Generation, KeyStore.WriteDirection).Seal(nonce, payload[..5], payload.Slice(5, inner), payload.Slice(5, inner + 16));
+        tag = TagPrefix(payload.Slice(5 + inner, 4));
+        if (expectedTag is uint expected && expected != tag)
+        {
+            CryptographicOperations.ZeroMemory(payload[..recordLength]);
+            Counters.RetransmissionMismatches++;
+            SendResetToServer(ref f, f.C2sNextS);
+            SendResetToClient(ref f, f.S2cNextC);
+            CloseFlow(h, ref f);
+            return false;
+        }
+        Observer?.OnSeal(h, record, (byte)type, content);
+        EmitToClient(ref f, o, recordLength);
+        return true;
+    }
+}

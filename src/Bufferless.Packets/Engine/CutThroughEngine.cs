@@ -1,0 +1,464 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Bufferless.Packets.Flows;
+using Bufferless.Packets.Wire;
+using Bufferless.Packets.Timers;
+
+namespace Bufferless.Packets.Engine;
+
+/// <summary>
+/// The cut-through packet engine in direct mode (patent Fig. 5, DESIGN.md §2-§3, §6): TCP passes end to end
+/// between client and server; the engine is the TLS server for the handshake bytes only, then decrypts the
+/// client's records and encrypts the server's segments packet by packet, translating sequence numbers, ACKs and
+/// windows through a per-flow map of records in flight. Single-threaded; time is passed in.
+/// </summary>
+/// <remarks>
+/// Split by concern: this file holds dispatch, flow life and packet output; <c>.Handshake.cs</c> the TCP and TLS
+/// set-up, <c>.ClientToServer.cs</c> decryption, <c>.ServerToClient.cs</c> encryption and retransmission.
+/// SACK is removed from the client's SYN: SACK blocks name ciphertext ranges the server never sent, and the
+/// engine forwards client data only in order, so translating them would buy nothing; without SACK both ends fall
+/// back to cumulative ACKs, which the map translates exactly.
+/// </remarks>
+public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
+{
+    /// <summary>RFC 8446 §5.2: a TLS 1.3 AEAD record adds a 5-byte header, the inner type byte and a 16-byte tag.</summary>
+    internal const int RecordOverhead = 5 + 1 + 16;
+    private const int MaxPlaintext = 1 << 14;
+    private const byte Ttl = 64;
+
+    private readonly CutThroughOptions _options;
+    private readonly IPacketSink _sink;
+    private readonly FlowTable _flows;
+    private readonly TimerQueue _timers;
+    private readonly KeyStore _keys;
+    private readonly HandshakeContext?[] _handshakes;
+    private readonly SeqMap?[] _c2sMaps;
+    private readonly SeqMap?[] _s2cMaps;
+    private readonly byte[]?[] _held;
+    private readonly Stack<SeqMap> _mapPool = new();
+    private readonly byte[] _out = new byte[SegmentCodec.MaxHeaders + RecordAssembler.MaxBody + RecordAssembler.HeaderSize + 64];
+    private readonly byte[] _plain = new byte[RecordAssembler.MaxBody];
+    private readonly bool _bufferless;
+    private int _evictCursor;
+    private long _now;
+
+    public CutThroughEngine(CutThroughOptions options, IPacketSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(sink);
+        _options = options;
+        _sink = sink;
+        _bufferless = options.Mode == CutThroughMode.Bufferless;
+        ulong seed = options.HashSeed ?? BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+        _flows = new FlowTable(options.MaxFlows, seed);
+        _timers = new TimerQueue(options.MaxFlows * 4 + 16, (h, d) => _flows[h].State != FlowState.Free && _flows[h].TimerDeadline == d);
+        _keys = new KeyStore(options.MaxFlows, options.AeadCacheSize);
+        _handshakes = new HandshakeContext?[options.MaxFlows];
+        _c2sMaps = new SeqMap?[options.MaxFlows];
+        _s2cMaps = new SeqMap?[options.MaxFlows];
+        _held = new byte[]?[options.MaxFlows];
+        if (options.MaxRecordsInFlight < 2 || (options.MaxRecordsInFlight & (options.MaxRecordsInFlight - 1)) != 0)
+            throw new ArgumentException("MaxRecordsInFlight is a power of two", nameof(options));
+    }
+
+    public CutThroughCounters Counters { get; } = new();
+
+    internal IEngineObserver? Observer { get; set; }
+
+    internal int FlowCount => _flows.Count;
+
+    public long NextTimerMs
+    {
+        get
+        {
+            long d = _timers.EarliestDeadline;
+            return d == long.MaxValue ? long.MaxValue : d + 1;
+        }
+    }
+
+    /// <summary>Bytes of engine state per flow slot, whatever the flow does (the slab's share).</summary>
+    public static int FixedBytesPerFlow =>
+        System.Runtime.CompilerServices.Unsafe.SizeOf<Flow>() // the flow struct
+        + KeyStore.BytesPerFlow                               // raw keys and IVs
+        + 4 * IntPtr.Size                                     // side-array slots (handshake, maps, held record)
+        + 2 * sizeof(int);                                    // hash bucket share (2 buckets per slot)
+
+    // ---------------------------------------------------------------------------------------------------------
+    // dispatch
+
+    public void OnPacket(Span<byte> ipPacket, long nowMs)
+    {
+        _now = nowMs;
+        Counters.PacketsIn++;
+        try
+        {
+            Dispatch(ipPacket);
+        }
+        catch (Exception)
+        {
+            // Invariant 5: hostile input stays local. Nothing in the packet path should throw; if something does,
+            // the flow it touched is reset and the loop goes on.
+            Counters.Drop(DropReason.InternalError);
+            if (_currentFlow >= 0 && _flows[_currentFlow].State != FlowState.Free)
+                RemoveFlow(_currentFlow);
+        }
+        finally
+        {
+            _currentFlow = -1;
+        }
+    }
+
+    private int _currentFlow = -1;
+
+    private void Dispatch(Span<byte> packet)
+    {
+        if (!SegmentCodec.TryParse(packet, out Segment seg))
+        {
+            Counters.Drop(DropReason.Malformed);
+            return;
+        }
+        if (seg.DestinationPort == _options.TlsPort)
+        {
+            var key = FlowKey.Create(seg.Source, seg.Destination, seg.SourcePort);
+            FromClient(key, ref seg);
+        }
+        else if (seg.SourcePort == _options.PlainPort)
+        {
+            var key = FlowKey.Create(seg.Destination, seg.Source, seg.DestinationPort);
+            FromServer(key, ref seg);
+        }
+        else
+        {
+            Counters.Drop(DropReason.NotOurs);
+        }
+    }
+
+    private void FromClient(in FlowKey key, ref Segment seg)
+    {
+        int h = _flows.Find(key);
+        if (seg.Has(TcpFlags.Syn))
+        {
+            if (!seg.Has(TcpFlags.Ack))
+                OnClientSyn(h, key, ref seg);
+            else
+                Counters.Drop(DropReason.Malformed);
+            return;
+        }
+        if (h < 0)
+        {
+            Counters.Drop(DropReason.NoFlow);
+            return;
+        }
+        _currentFlow = h;
+        ref Flow f = ref _flows[h];
+        f.LastActivityMs = _now;
+        NoteClientTimestamps(ref f, ref seg);
+        switch (f.State)
+        {
+            case FlowState.SynAckSeen:
+                OnClientThirdSegment(h, ref f, ref seg);
+                break;
+            case FlowState.Handshake:
+                OnClientHandshakeSegment(h, ref f, ref seg);
+                break;
+            case FlowState.Established:
+                OnClientEstablished(h, ref f, ref seg);
+                break;
+            case FlowState.SynSeen:
+                if (seg.Has(TcpFlags.Rst))
+                    ForwardResetToServer(h, ref f, f.ClientIsn + 1);
+                else
+                    Counters.Drop(DropReason.UnexpectedInState);
+                break;
+            default:
+                Counters.Drop(DropReason.FlowClosed);
+                break;
+        }
+        if (_flows[h].State != FlowState.Free)
+            ScheduleTimer(h, ref _flows[h]);
+    }
+
+    private void FromServer(in FlowKey key, ref Segment seg)
+    {
+        int h = _flows.Find(key);
+        if (h < 0)
+        {
+            Counters.Drop(DropReason.NoFlow);
+            return;
+        }
+        _currentFlow = h;
+        ref Flow f = ref _flows[h];
+        f.LastActivityMs = _now;
+        NoteServerTimestamps(ref f, ref seg);
+        switch (f.State)
+        {
+            case FlowState.SynSeen or FlowState.SynAckSeen:
+                OnServerSynAck(h, ref f, ref seg);
+                break;
+            case FlowState.Handshake:
+                OnServerDuringHandshake(h, ref f, ref seg);
+                break;
+            case FlowState.Established:
+                OnServerEstablished(h, ref f, ref seg);
+                break;
+            default:
+                Counters.Drop(DropReason.FlowClosed);
+                break;
+        }
+        if (_flows[h].State != FlowState.Free)
+            ScheduleTimer(h, ref _flows[h]);
+    }
+
+    private static void NoteClientTimestamps(ref Flow f, ref Segment seg)
+    {
+        if (!seg.HasTimestamps)
+            return;
+        if (Seq.Ge(seg.TsVal, f.ClientTsVal))
+            f.ClientTsVal = seg.TsVal;
+        f.ClientTsEcr = seg.TsEcr;
+    }
+
+    private static void NoteServerTimestamps(ref Flow f, ref Segment seg)
+    {
+        if (!seg.HasTimestamps)
+            return;
+        if (Seq.Ge(seg.TsVal, f.ServerTsVal))
+            f.ServerTsVal = seg.TsVal;
+        f.ServerTsEcr = seg.TsEcr;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // output
+
+    /// <summary>Headers for a segment towards the client (from the server's address and the TLS port).</summary>
+    private OutSegment ToClient(ref Flow f, uint seq, uint ack, TcpFlags flags, ushort window) => new()
+    {
+        IsIPv6 = f.Key.IsIPv6,
+        Ttl = Ttl,
+        SourcePort = _options.TlsPort,
+        DestinationPort = f.Key.ClientPort,
+        SequenceNumber = seq,
+        AcknowledgementNumber = ack,
+        Flags = flags,
+        Window = window,
+        WindowScale = 0xFF,
+        HasTimestamps = f.Has(FlowFlags.Timestamps),
+        // RFC 7323 §5.3: the client's PAWS check wants TSvals that never go back: the server's latest.
+        TsVal = f.ServerTsVal,
+        TsEcr = f.ClientTsVal,
+    };
+
+    /// <summary>Headers for a segment towards the server (from the client's address to the plain port).</summary>
+    private OutSegment ToServer(ref Flow f, uint seq, uint ack, TcpFlags flags, ushort window) => new()
+    {
+        IsIPv6 = f.Key.IsIPv6,
+        Ttl = Ttl,
+        SourcePort = f.Key.ClientPort,
+        DestinationPort = _options.PlainPort,
+        SequenceNumber = seq,
+        AcknowledgementNumber = ack,
+        Flags = flags,
+        Window = window,
+        WindowScale = 0xFF,
+        HasTimestamps = f.Has(FlowFlags.Timestamps),
+        TsVal = f.ClientTsVal,
+        TsEcr = f.ServerTsVal,
+    };
+
+    private Span<byte> PayloadArea(in OutSegment o) => _out.AsSpan(SegmentCodec.HeaderLength(o));
+
+    private void EmitToClient(ref Flow f, in OutSegment o, int payloadLength)
+    {
+        int length = SegmentCodec.Write(_out, o, f.Key.ServerAddress, f.Key.ClientAddress, payloadLength);
+        Counters.PacketsOut++;
+        _sink.Send(_out.AsSpan(0, length));
+    }
+
+    private void EmitToServer(ref Flow f, in OutSegment o, int payloadLength)
+    {
+        int length = SegmentCodec.Write(_out, o, f.Key.ClientAddress, f.Key.ServerAddress, payloadLength);
+        Counters.PacketsOut++;
+        _sink.Send(_out.AsSpan(0, length));
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // flow life
+
+    private void SetState(ref Flow f, FlowState state)
+    {
+        if (f.State != FlowState.Free)
+            Counters.FlowsInState[(int)f.State]--;
+        f.State = state;
+        if (state != FlowState.Free)
+            Counters.FlowsInState[(int)state]++;
+    }
+
+    /// <summary>Frees everything a flow holds besides its slot (handshake, maps, held record, keys).</summary>
+    private void ReleaseFlowResources(int h)
+    {
+        if (_handshakes[h] is { } hs)
+        {
+            hs.Dispose();
+            _handshakes[h] = null;
+        }
+        ReturnMap(ref _c2sMaps[h]);
+        ReturnMap(ref _s2cMaps[h]);
+        ReleaseHeld(h);
+        _keys.Clear(h);
+    }
+
+    /// <summary>Ends a flow but keeps its slot for <see cref="CutThroughOptions.ClosingTimeoutMs"/> so strays are recognised.</summary>
+    private void CloseFlow(int h, ref Flow f)
+    {
+        ReleaseFlowResources(h);
+        SetState(ref f, FlowState.Closed);
+        f.RetransmitDeadline = long.MaxValue;
+        f.LastActivityMs = _now;
+    }
+
+    private void RemoveFlow(int h)
+    {
+        ReleaseFlowResources(h);
+        ref Flow f = ref _flows[h];
+        if (f.State != FlowState.Free)
+            Counters.FlowsInState[(int)f.State]--;
+        _flows.Remove(h);
+    }
+
+    private SeqMap RentMap(ref SeqMap? slot, ulong firstRecord)
+    {
+        if (slot is not null)
+            return slot;
+        slot = _mapPool.Count > 0 ? _mapPool.Pop() : new SeqMap(_options.MaxRecordsInFlight);
+        slot.Reset(firstRecord);
+        return slot;
+    }
+
+    private void ReturnMap(ref SeqMap? slot)
+    {
+        if (slot is null)
+            return;
+        _mapPool.Push(slot);
+        slot = null;
+    }
+
+    private bool TryHold(int h, int bytes)
+    {
+        if (Counters.HeldBytes + bytes > _options.GlobalHoldBudgetBytes)
+            return false;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(bytes);
+        _held[h] = buffer;
+        Counters.HeldBytes += buffer.Length;
+        return true;
+    }
+
+    private void ReleaseHeld(int h)
+    {
+        if (_held[h] is not { } buffer)
+            return;
+        Counters.HeldBytes -= buffer.Length;
+        ArrayPool<byte>.Shared.Return(buffer);
+        _held[h] = null;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // timers
+
+    private long Deadline(ref Flow f)
+    {
+        long timeout = f.State switch
+        {
+            FlowState.SynSeen or FlowState.SynAckSeen or FlowState.Handshake => _options.HandshakeTimeoutMs,
+            FlowState.Established when f.Has(FlowFlags.ClientFin) && f.Has(FlowFlags.ServerFin) => _options.ClosingTimeoutMs,
+            FlowState.Established => _options.IdleTimeoutMs,
+            _ => _options.ClosingTimeoutMs,
+        };
+        return Math.Min(f.RetransmitDeadline, f.LastActivityMs + timeout);
+    }
+
+    private void ScheduleTimer(int h, ref Flow f)
+    {
+        long due = Deadline(ref f);
+        if (due >= f.TimerDeadline)
+            return;
+        f.TimerDeadline = due;
+        _timers.Schedule(due, h);
+    }
+
+    public void OnTimer(long nowMs)
+    {
+        _now = nowMs;
+        while (_timers.TryPopDue(nowMs, out int h, out long deadline))
+        {
+            ref Flow f = ref _flows[h];
+            if (f.State == FlowState.Free || f.TimerDeadline != deadline)
+                continue;
+            f.TimerDeadline = long.MaxValue;
+            _currentFlow = h;
+            try
+            {
+                if (nowMs > f.RetransmitDeadline)
+                    RetransmitFlight(h, ref f);
+                if (f.State != FlowState.Free && nowMs > Deadline(ref f))
+                    Expire(h, ref f);
+                if (f.State != FlowState.Free)
+                    ScheduleTimer(h, ref f);
+            }
+            catch (Exception)
+            {
+                Counters.Drop(DropReason.InternalError);
+                if (f.State != FlowState.Free)
+                    RemoveFlow(h);
+            }
+            finally
+            {
+                _currentFlow = -1;
+            }
+        }
+    }
+
+    private void Expire(int h, ref Flow f)
+    {
+        switch (f.State)
+        {
+            case FlowState.Established:
+                Counters.FlowsExpiredIdle++;
+                // Both ends may still think the connection is up: tell them it is gone.
+                SendResetToServer(ref f, f.C2sNextS);
+                SendResetToClient(ref f, f.S2cNextC);
+                break;
+            case FlowState.SynSeen or FlowState.SynAckSeen or FlowState.Handshake:
+                Counters.FlowsExpiredHandshake++;
+                if (f.State == FlowState.Handshake)
+                {
+                    SendResetToServer(ref f, f.ClientIsn + 1);
+                    SendResetToClient(ref f, _handshakes[h]?.SndNxt ?? f.ServerIsn + 1);
+                }
+                break;
+        }
+        RemoveFlow(h);
+    }
+
+    private void SendResetToServer(ref Flow f, uint seq)
+    {
+        OutSegment o = ToServer(ref f, seq, 0, TcpFlags.Rst, 0);
+        EmitToServer(ref f, o, 0);
+    }
+
+    private void SendResetToClient(ref Flow f, uint seq)
+    {
+        OutSegment o = ToClient(ref f, seq, 0, TcpFlags.Rst, 0);
+        EmitToClient(ref f, o, 0);
+    }
+
+    public void Dispose()
+    {
+        for (int h = 0; h < _handshakes.Length; h++)
+        {
+            _handshakes[h]?.Dispose();
+            _handshakes[h] = null;
+            ReleaseHeld(h);
+        }
+        _keys.Dispose();
+    }
+}

@@ -1,0 +1,105 @@
+namespace Bufferless.Packets.Flows;
+
+/// <summary>Where a flow is in its life (direct mode).</summary>
+public enum FlowState : byte
+{
+    Free,
+    /// <summary>The client's SYN passed to the server.</summary>
+    SynSeen,
+    /// <summary>The server's SYN-ACK passed to the client.</summary>
+    SynAckSeen,
+    /// <summary>TCP is up; the engine is the TLS server (it owns the handshake bytes).</summary>
+    Handshake,
+    /// <summary>Cut-through: records decrypted and encrypted packet by packet.</summary>
+    Established,
+    /// <summary>Reset or failed: kept briefly so stray packets are recognised, then freed.</summary>
+    Closed,
+}
+
+[Flags]
+internal enum FlowFlags : ushort
+{
+    None = 0,
+    Timestamps = 1,
+    ClientFin = 2,
+    ServerFin = 4,
+    /// <summary>The client's close_notify arrived (RFC 8446 §6.1); later client records are an error.</summary>
+    ClientCloseNotify = 8,
+    /// <summary>The client's ACK completing the three-way handshake reached the server.</summary>
+    TcpEstablished = 16,
+    /// <summary>Client records spanning segments were forwarded before their tag checked (bufferless mode).</summary>
+    PartialReleased = 32,
+}
+
+/// <summary>
+/// One flow's state, a plain struct in the engine's preallocated slab (no references, so the GC never scans the
+/// table). Sequence numbers are raw 32-bit values compared with <see cref="Seq"/>. Naming: <c>C</c> is the
+/// client's sequence space (ciphertext), <c>S</c> the server's (plaintext); <c>C2s</c> fields follow the client's
+/// stream towards the server, <c>S2c</c> fields the server's stream towards the client.
+/// </summary>
+internal struct Flow
+{
+    public FlowKey Key;
+    /// <summary>Next slot in the hash chain or free list (-1: none).</summary>
+    public int Next;
+    /// <summary>Bumped whenever the slot is freed, so stale timers and handles are recognised.</summary>
+    public int Generation;
+    public FlowState State;
+    public FlowFlags Flags;
+
+    // ---- TCP parameters from the SYN and SYN-ACK ----
+    public ushort ClientMss;
+    public ushort ServerMss;
+    /// <summary>Window scale shift the client's windows use (0 when not negotiated).</summary>
+    public byte ClientWScale;
+    public byte ServerWScale;
+    public uint ClientIsn;
+    public uint ServerIsn;
+    /// <summary>Latest TSval seen from each side (RFC 7323 §5: the engine's own segments carry the server's, for PAWS).</summary>
+    public uint ClientTsVal;
+    public uint ServerTsVal;
+    /// <summary>Latest TSecr seen from each side.</summary>
+    public uint ClientTsEcr;
+    public uint ServerTsEcr;
+    /// <summary>End (C space) of the client's close_notify record, once seen.</summary>
+    public uint C2sCloseNotifyEnd;
+
+    // ---- client to server ----
+    /// <summary>Next client byte (C space) the assembler expects.</summary>
+    public uint C2sNextC;
+    /// <summary>Next server-side byte (S space) the plaintext will take.</summary>
+    public uint C2sNextS;
+    /// <summary>Record number of the record at <see cref="C2sNextC"/> (or the one being assembled).</summary>
+    public ulong C2sRecord;
+    /// <summary>C-space start of the record being assembled.</summary>
+    public uint C2sRecordStartC;
+    /// <summary>S-space start of the record being assembled.</summary>
+    public uint C2sRecordStartS;
+    /// <summary>Plaintext of the current record already forwarded (bufferless mode).</summary>
+    public int C2sReleased;
+    public RecordAssembler Assembler;
+    /// <summary>Latest ACK from the server (S space of the client's stream) and its window in bytes.</summary>
+    public uint ServerAck;
+    public uint ServerWindow;
+    /// <summary>The ACK last sent to the client (C space): never beyond what the server acknowledged (invariant 1).</summary>
+    public uint ClientAckSent;
+
+    // ---- server to client ----
+    public uint S2cNextS;
+    public uint S2cNextC;
+    public ulong S2cRecord;
+    /// <summary>Latest ACK from the client (C space of the server's stream) and its window in bytes.</summary>
+    public uint ClientAck;
+    public uint ClientWindow;
+
+    // ---- time ----
+    public long LastActivityMs;
+    /// <summary>The deadline this flow has in the timer queue (long.MaxValue: none).</summary>
+    public long TimerDeadline;
+    /// <summary>Retransmission deadline for the engine's own bytes (handshake flight), or long.MaxValue.</summary>
+    public long RetransmitDeadline;
+    public int RetransmitTimeoutMs;
+    public byte Retransmissions;
+
+    public readonly bool Has(FlowFlags flag) => (Flags & flag) != 0;
+}

@@ -1,0 +1,109 @@
+using Bufferless.Packets.Flows;
+
+namespace Bufferless.Packets.Tests.Flows;
+
+public class SeqMapTests
+{
+    // Server segments of 100 bytes at S=1000.. become records of 122 bytes at C=5000..
+    private static SeqMap Build(int records, uint s0 = 1000, uint c0 = 5000, ulong firstRecord = 7)
+    {
+        var map = new SeqMap(16);
+        map.Reset(firstRecord);
+        for (int i = 0; i < records; i++)
+            map.Append(s0 + (uint)(i * 100), c0 + (uint)(i * 122), 100, 122, SeqMapKind.Data, (uint)i);
+        return map;
+    }
+
+    [Fact]
+    public void Acknowledge_PartOfARecord_TranslatesToLastWholeRecord()
+    {
+        var map = Build(3);
+        int dropped = map.Acknowledge(5000 + 122 + 50, out uint sAck);
+        Assert.Equal(1, dropped);
+        Assert.Equal(1100u, sAck);
+        Assert.Equal(2, map.Count);
+        Assert.Equal(8ul, map.FirstRecordNumber);
+    }
+
+    [Fact]
+    public void Acknowledge_NothingWhole_DropsNothing()
+    {
+        var map = Build(3);
+        Assert.Equal(0, map.Acknowledge(5000 + 121, out _));
+        Assert.Equal(3, map.Count);
+    }
+
+    [Fact]
+    public void IndexOfA_CoalescedRetransmission_CutsAtOriginalBoundaries()
+    {
+        var map = Build(4);
+        // A retransmission of S=[1100, 1400) covers records 1, 2, 3 exactly.
+        int first = map.IndexOfA(1100);
+        Assert.Equal(1, first);
+        Assert.Equal(8ul, map.RecordNumber(first));
+        Assert.Equal(1200u, map[first].AEnd);
+        Assert.Equal(3, map.IndexOfA(1399));
+        Assert.Equal(-1, map.IndexOfA(1400));
+        Assert.Equal(-1, map.IndexOfA(999));
+    }
+
+    [Fact]
+    public void IndexOfA_SplitRetransmission_FindsRecordHoldingTheMiddle()
+    {
+        var map = Build(2);
+        // A retransmission of S=[1050, 1100) starts inside record 0: it cannot be sealed alone.
+        int i = map.IndexOfA(1050);
+        Assert.Equal(0, i);
+        Assert.NotEqual(1050u, map[i].A);
+        Assert.Equal(1, map.IndexOfStartAtOrAfter(1050));
+    }
+
+    [Fact]
+    public void Append_AcrossSequenceWrap_ComparesModulo32()
+    {
+        var map = Build(3, s0: uint.MaxValue - 150, c0: uint.MaxValue - 10);
+        Assert.Equal(2, map.IndexOfA(unchecked(uint.MaxValue - 150 + 250)));
+        Assert.Equal(2, map.Acknowledge(unchecked(uint.MaxValue - 10 + 244), out uint sAck));
+        Assert.Equal(unchecked(uint.MaxValue - 150 + 200), sAck);
+    }
+
+    [Fact]
+    public void Append_WhenFull_Throws_AndRingReusesSlots()
+    {
+        var map = new SeqMap(4);
+        map.Reset(0);
+        for (int i = 0; i < 4; i++)
+            map.Append((uint)i * 10, (uint)i * 20, 10, 20, SeqMapKind.Data, 0);
+        Assert.True(map.IsFull);
+        Assert.Throws<InvalidOperationException>(() => map.Append(40, 80, 10, 20, SeqMapKind.Data, 0));
+        map.Acknowledge(40, out _);
+        map.Append(40, 80, 10, 20, SeqMapKind.Data, 0xABCD);
+        Assert.Equal(3, map.Count);
+        Assert.Equal(0xABCDu, map[2].Tag);
+        Assert.Equal(4ul, map.RecordNumber(2));
+    }
+
+    [Fact]
+    public void Acknowledge_ConsumedRecordWithoutPlaintext_DroppedOnceTheServerReachesIt()
+    {
+        // Client to server: A = client ciphertext, B = plaintext; an alert record has no plaintext.
+        var map = new SeqMap(8);
+        map.Reset(0);
+        map.Append(100, 10, 40, 18, SeqMapKind.Data, 0);
+        map.Append(140, 28, 24, 0, SeqMapKind.Consumed, 0);
+        Assert.Equal(0, map.Acknowledge(27, out _));
+        // Once the data before it is acknowledged, the consumed record goes too: the engine owns those bytes.
+        Assert.Equal(2, map.Acknowledge(28, out uint a2));
+        Assert.Equal(164u, a2);
+    }
+
+    [Fact]
+    public void TruncateFrom_Rewind_RemovesLaterRecords()
+    {
+        var map = Build(4);
+        map.TruncateFrom(2);
+        Assert.Equal(2, map.Count);
+        map.Append(1200, 5244, 100, 122, SeqMapKind.Data, 9);
+        Assert.Equal(9ul, map.RecordNumber(2));
+    }
+}
