@@ -247,6 +247,12 @@ internal static class LabCommand
         string d = Path.Combine(s.State, "backend");
         foreach (string sub in new[] { Path.Combine(d, "tmp"), Path.Combine(s.State, "log"), Path.Combine(s.State, "run") })
             Directory.CreateDirectory(sub);
+        // nginx workers run unprivileged: the upload directory and body temp path must be theirs to write.
+        foreach (string dir in new[] { Path.Combine(s.State, "upload"), Path.Combine(d, "tmp") })
+        {
+            Directory.CreateDirectory(dir);
+            File.SetUnixFileMode(dir, (UnixFileMode)0x1FF); // 0777: a throwaway lab directory under /tmp
+        }
         string conf = Path.Combine(d, "nginx.conf");
         string accessLog = s.AccessLog ? $"access_log {s.State}/log/backend-access.log;" : "access_log off;";
         File.WriteAllText(conf, $$"""
@@ -271,6 +277,8 @@ internal static class LabCommand
                     listen [{{ServerIp6}}]:{{s.PlainPort}} backlog=8192;
                     root {{s.State}}/www;
                     location / { }
+                    # uploads for the end-to-end tests: PUT /upload/NAME writes STATE/upload/NAME
+                    location /upload/ { root {{s.State}}; dav_methods PUT; create_full_put_path on; dav_access user:rw all:r; }
                 }
             }
 
