@@ -7,4 +7,5 @@ var root = new RootCommand("Bufferless: TLS offload engine (packet-by-packet TLS
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(ProxyCommand.Create());
 root.Subcommands.Add(SelfTestCommand.Create());
+if (OperatingSystem.IsLinux()) { root.Subcommands.Add(LabCommand.Create()); root.Subcommands.Add(CutThroughCommand.Create()); }
 return await root.Parse(args).InvokeAsync();

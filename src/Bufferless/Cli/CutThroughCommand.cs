@@ -1,0 +1,86 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Bufferless.Packets.Engine;
+using Bufferless.Packets.Io;
+using Bufferless.Tls;
+using Microsoft.Extensions.Logging;
+
+namespace Bufferless.Cli;
+
+/// <summary>
+/// <c>bufferless cut-through</c>: the packet engine in direct mode (patent Fig. 5) on a TUN device. The client
+/// talks TLS to the server's own address on --tls-port; the server answers in clear on --plain-port and sees the
+/// client's real address. Policy routing must send those packets into the TUN (<c>bufferless lab up</c> does).
+/// SIGUSR1 logs the counters; SIGTERM/SIGINT stop the loop and log them a last time.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+internal static class CutThroughCommand
+{
+    public static Command Create()
+    {
+        var tun = new Option<string>("--tun") { Description = "TUN device to attach to (e.g. bl-tun, made by `bufferless lab up`).", Required = true };
+        var cert = new Option<FileInfo>("--cert") { Description = "PEM certificate chain, leaf first.", Required = true };
+        var key = new Option<FileInfo>("--key") { Description = "PEM private key (PKCS#8, SEC1 EC or PKCS#1 RSA).", Required = true };
+        var mode = new Option<CutThroughMode>("--mode")
+        {
+            Description = "verified (default): no plaintext of a record reaches the server before its tag checks; bufferless: earlier segments go on first, the final one only after the check.",
+            DefaultValueFactory = _ => CutThroughMode.Verified,
+        };
+        var tlsPort = new Option<ushort>("--tls-port") { Description = "TCP port clients use for TLS.", DefaultValueFactory = _ => 443 };
+        var plainPort = new Option<ushort>("--plain-port") { Description = "TCP port the server listens on in clear.", DefaultValueFactory = _ => 80 };
+        var maxFlows = new Option<int>("--max-flows") { Description = "Flow table size (preallocated).", DefaultValueFactory = _ => 65536 };
+        var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error, None.", DefaultValueFactory = _ => LogLevel.Information };
+        var cmd = new Command("cut-through", "Run the cut-through packet engine (TLS terminated packet by packet) on a TUN device. Needs CAP_NET_ADMIN.")
+        {
+            tun, cert, key, mode, tlsPort, plainPort, maxFlows, logLevel,
+        };
+        cmd.SetAction(p =>
+        {
+            if (!ProxyCommand.TryLoadCertificate(p.GetValue(cert)!, p.GetValue(key)!, out var certificate, out string error))
+                return ProxyCommand.Fail(error);
+            var options = new CutThroughOptions
+            {
+                TlsConfig = new TlsServerConfig { Certificates = [certificate!] },
+                Mode = p.GetValue(mode),
+                TlsPort = p.GetValue(tlsPort),
+                PlainPort = p.GetValue(plainPort),
+                MaxFlows = Math.Max(16, p.GetValue(maxFlows)),
+            };
+            return Run(p.GetValue(tun)!, options, p.GetValue(logLevel));
+        });
+        return cmd;
+    }
+
+    private static int Run(string tunName, CutThroughOptions options, LogLevel level)
+    {
+        using var loggers = Logging.Create(level);
+        var log = loggers.CreateLogger("cut-through");
+        TunDevice device;
+        try { device = TunDevice.Open(tunName); }
+        catch (Exception e) when (e is IOException or ArgumentException) { return ProxyCommand.Fail(e.Message); }
+        using var ownedDevice = device;
+        var sink = new TunPacketSink(device);
+        using (var engine = new CutThroughEngine(options, sink))
+        using (var shutdown = new Shutdown())
+        {
+            var loop = new PacketLoop(device, engine);
+            void Report() => log.LogInformation("counters: {Counters}; tun read={Read} written={Written} write_failed={Failed} wakeups={Wakeups}",
+                engine.Counters, loop.PacketsRead, sink.Sent, sink.Failed, loop.Wakeups);
+            using var usr1 = PosixSignalRegistration.Create((PosixSignal)10 /* SIGUSR1 */, c => { c.Cancel = true; Report(); });
+            log.LogInformation("cut-through on {Tun}: mode {Mode}, TLS port {TlsPort} -> plain port {PlainPort}, {MaxFlows} flows ({Bytes} bytes fixed state per flow slot)",
+                device.Name, options.Mode, options.TlsPort, options.PlainPort, options.MaxFlows, CutThroughEngine.FixedBytesPerFlow);
+            try
+            {
+                loop.Run(shutdown.Token);
+            }
+            catch (IOException e)
+            {
+                log.LogError("packet loop stopped: {Message}", e.Message);
+                Report();
+                return 1;
+            }
+            Report();
+        }
+        return 0;
+    }
+}

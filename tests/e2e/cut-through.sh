@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# End to end: `bufferless cut-through` (the packet engine, direct mode) in a lab of network namespaces made by
+# `bufferless lab up` with its own prefix and state directory, so it never touches a running bench lab.
+# Only 198.18.0.0/15 and 2001:2::/48 addresses. Needs root (namespaces, TUN devices).
+#
+#   client (P-client) --> P-accel: policy routing sends tcp dport 443 and sport 80 into the TUN, where the engine
+#   runs --> P-server: nginx on :80 in clear.
+#
+# Fault hop: a `bufferless lab forward` process in the client namespace and another in the server namespace. Each
+# owns a TUN device; a policy rule sends the namespace's own outgoing test traffic (iif lo) into it, the forwarder
+# drops 2%, duplicates 1% and holds back 5% (reorder) of the packets, and writes the rest back; the kernel
+# then forwards them out of the veth by the main table (ip_forward=1, rp_filter=0, accept_local=1 on the TUN).
+# So both directions cross a lossy, reordering hop before and after the engine.
+source "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || { echo "cut-through e2e: needs root"; exit 1; }
+e2e_tmp
+P=blct$$
+STATE=$E2E_TMP/lab
+B=(dotnet "$BUFFERLESS_DLL")
+
+teardown() {
+  declare -F cleanup_engine >/dev/null && cleanup_engine
+  "${B[@]}" lab down --prefix "$P" --state "$STATE" >/dev/null 2>&1
+  cleanup
+}
+trap teardown EXIT
+cd "$E2E_TMP"
+chmod 755 "$E2E_TMP"   # nginx workers run unprivileged and serve files from the lab state below it
+echo "cut-through e2e in $E2E_TMP (namespaces $P-*)"
+
+if ! "${B[@]}" lab up --prefix "$P" --state "$STATE" --access-log > lab-up.log 2>&1; then
+  fail "lab up"; cat lab-up.log; summary "cut-through e2e"; exit 1
+fi
+ok "lab up (namespaces, veths, IPv4+IPv6, TUN, policy rules, nginx)"
+CA=$STATE/certs/ecdsa.crt
+KEY=$STATE/certs/ecdsa.key
+V4=198.18.2.2
+V6=2001:2:2::2
+in_client() { ip netns exec "$P-client" "$@"; }
+in_server() { ip netns exec "$P-server" "$@"; }
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+head -c $((64 << 20)) /dev/urandom > upload-64m
+head -c $((4 << 20)) /dev/urandom > upload-4m
+
+# --- engine ----------------------------------------------------------------------------------------------------
+ENGINE_PID=
+start_engine() { # start_engine MODE
+  ip netns exec "$P-accel" "${B[@]}" cut-through --tun bl-tun --cert "$CA" --key "$KEY" --mode "$1" > "engine-$1.log" 2>&1 &
+  ENGINE_PID=$!
+  local i
+  for ((i = 0; i < 100; i++)); do grep -q "cut-through on" "engine-$1.log" 2>/dev/null && return 0; sleep 0.1; done
+  cat "engine-$1.log"; return 1
+}
+stop_engine() {
+  [ -n "$ENGINE_PID" ] || return 0
+  kill "$ENGINE_PID" 2>/dev/null; wait "$ENGINE_PID" 2>/dev/null; ENGINE_PID=
+}
+cleanup_engine() { stop_engine; stop_faults; }
+counters() { # counters MODE: asks the engine for its counters (SIGUSR1) and prints the last line
+  kill -USR1 "$ENGINE_PID"; sleep 0.3; grep "counters:" "engine-$1.log" | tail -1
+}
+
+# --- fault hop ---------------------------------------------------------------------------------------------------
+FAULT_PIDS=()
+start_faults() { # start_faults SEED TAG
+  local ns sel log
+  for ns in client server; do
+    log=fault-$2-$ns.log
+    # what leaves this namespace towards the engine: the client's TLS traffic, the server's plain-port replies
+    if [ $ns = client ]; then sel=(dport 443); else sel=(sport 80); fi
+    ip netns exec "$P-$ns" "${B[@]}" lab forward --tun bl-flt --loss 0.02 --duplicate 0.01 --reorder 0.05 --delay-ms 2 \
+      --seed "$(( $1 + ${#FAULT_PIDS[@]} ))" > "$log" 2>&1 &
+    FAULT_PIDS+=($!)
+    local i; for ((i = 0; i < 100; i++)); do grep -q "^forward" "$log" 2>/dev/null && break; sleep 0.1; done
+    ip -n "$P-$ns" link set bl-flt up || { cat "$log"; return 1; }
+    ip netns exec "$P-$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
+      net.ipv4.conf.bl-flt.rp_filter=0 net.ipv4.conf.bl-flt.accept_local=1 || return 1
+    ip -n "$P-$ns" rule add iif lo ipproto tcp "${sel[@]}" table 200 || return 1
+    ip -n "$P-$ns" route replace default dev bl-flt table 200 || return 1
+  done
+}
+stop_faults() {
+  local ns p
+  for ns in client server; do ip -n "$P-$ns" rule del table 200 2>/dev/null; done
+  for p in "${FAULT_PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  FAULT_PIDS=()
+}
+
+# --- checks ------------------------------------------------------------------------------------------------------
+curl_sha() { # curl_sha URL EXPECTED
+  local got
+  got=$(in_client curl -sS --fail --max-time 120 --cacert "$CA" "$1" | sha256sum | cut -d' ' -f1)
+  [ "$got" = "$2" ] || { echo "sha256 $got, expected $2"; return 1; }
+}
+upload() { # upload FILE URLHOST NAME
+  in_client curl -sS --fail --max-time 120 --cacert "$CA" -T "$1" "https://$2/upload/$3" -o /dev/null || return 1
+  [ "$(sha "$STATE/upload/$3")" = "$(sha "$1")" ] || { echo "uploaded file differs"; return 1; }
+}
+s_client_suite() { # s_client_suite SUITE
+  local out
+  out=$(printf 'GET /1k HTTP/1.0\r\n\r\n' | in_client timeout 20 openssl s_client -connect "$V4:443" -tls1_3 \
+        -ciphersuites "$1" -CAfile "$CA" -verify_return_error -brief -ign_eof 2>&1) || { echo "$out" | tail -5; return 1; }
+  grep -q "Ciphersuite: $1" <<<"$out" || { echo "$out" | head -5; return 1; }
+  grep -q "HTTP/1.1 200 OK" <<<"$out" || { echo "no HTTP 200"; echo "$out" | tail -5; return 1; }
+}
+real_address() { # the backend logs the client's own addresses, not the engine's
+  grep -q "^198\.18\.1\.2 .*GET /1k" "$STATE/log/backend-access.log" &&
+  grep -q "^2001:2:1::2 .*GET /1m" "$STATE/log/backend-access.log" ||
+    { echo "access log:"; tail -5 "$STATE/log/backend-access.log"; return 1; }
+}
+flip_bit() { # a flipped ciphertext bit: alert to the client, RST to the server, the request never reaches nginx
+  local out port
+  out=$(in_client python3 "$E2E_ROOT/tests/e2e/py/flip_bit.py" "$V4" 443 "$CA" "/1k?flip-$1") || { echo "$out"; return 1; }
+  port=$(sed -n 's/^port=//p' <<<"$out")
+  sleep 0.5
+  if [ -n "$(in_server ss -Htn state established "( sport = :80 and dport = :$port )")" ]; then
+    echo "the server still has the connection from port $port (no RST)"; return 1
+  fi
+  if grep -q "flip-$1" "$STATE/log/backend-access.log"; then echo "the altered request reached nginx"; return 1; fi
+  counters "$1" | grep -q "tagfail=[1-9]" || { echo "tag failure not counted: $(counters "$1")"; return 1; }
+}
+
+SHA_1K=$(sha "$STATE/www/1k"); SHA_1M=$(sha "$STATE/www/1m"); SHA_256M=$(sha "$STATE/www/256m")
+for mode in verified bufferless; do
+  echo "-- mode $mode"
+  if ! start_engine $mode; then fail "engine starts ($mode)"; continue; fi
+  check "$mode: curl 1 KiB, SHA-256" curl_sha "https://$V4/1k" "$SHA_1K"
+  check "$mode: curl 1 MiB, SHA-256" curl_sha "https://$V4/1m" "$SHA_1M"
+  check "$mode: curl 1 MiB over IPv6, SHA-256" curl_sha "https://[$V6]/1m" "$SHA_1M"
+  check "$mode: curl 256 MiB, SHA-256" curl_sha "https://$V4/256m" "$SHA_256M"
+  check "$mode: curl 64 MiB upload, SHA-256 at the backend" upload upload-64m "$V4" "u64m-$mode"
+  for suite in TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA256; do
+    check "$mode: openssl s_client $suite" s_client_suite $suite
+  done
+  check "$mode: nginx access log shows the client's real IPv4 and IPv6 addresses" real_address
+  check "$mode: flipped ciphertext bit -> bad_record_mac alert to the client, RST to the server" flip_bit $mode
+  if start_faults 11 $mode; then
+    check "$mode, 2% loss + dup + reorder both ways: curl 1 MiB, SHA-256" curl_sha "https://$V4/1m" "$SHA_1M"
+    check "$mode, 2% loss + dup + reorder both ways: curl 4 MiB upload, SHA-256" upload upload-4m "$V4" "u4m-$mode"
+    for ns in client server; do kill -USR1 "${FAULT_PIDS[$([ $ns = client ] && echo 0 || echo 1)]}"; done; sleep 0.3
+    faulty() { grep -h "dropped=" fault-$mode-client.log fault-$mode-server.log | awk '{for(i=1;i<=NF;i++) if ($i ~ /^dropped=/) {split($i,a,"="); s+=a[2]}} END {exit !(s > 0)}'; }
+    check "$mode: the fault hop did drop packets" faulty
+  else
+    fail "$mode: fault hop set-up"
+  fi
+  stop_faults
+  echo "   $(counters $mode)"
+  stop_engine
+done
+
+summary "cut-through e2e"
