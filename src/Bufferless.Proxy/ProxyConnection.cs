@@ -120,8 +120,10 @@ internal sealed class ProxyConnection
     {
         while (true)
         {
-            // Wait for data without holding a buffer.
-            await _client.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+            // Once established, wait for data without holding a buffer (idle connections are the common case).
+            // During the handshake the next flight is due at once: read straight away and save the extra wake-up.
+            if (_handshakeDone)
+                await _client.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
             byte[] buffer = ArrayPool<byte>.Shared.Rent(ClientReadSize);
             try
             {
