@@ -58,7 +58,10 @@ internal static class SelfTestCommand
 
     private static double Measure(TimeSpan budget, int bytesPerOp, Action op)
     {
-        for (int i = 0; i < 16; i++) op(); // warm up (tiered JIT)
+        // Warm up long enough for tiered compilation to promote the hot methods (they run as tier 0 at first).
+        var warm = Stopwatch.StartNew();
+        while (warm.Elapsed < TimeSpan.FromMilliseconds(300))
+            op();
         long ops = 0;
         var sw = Stopwatch.StartNew();
         while (sw.Elapsed < budget)
