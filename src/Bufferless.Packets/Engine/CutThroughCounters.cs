@@ -30,6 +30,8 @@ public sealed class CutThroughCounters
     internal readonly long[] FlowsInState = new long[6];
 
     public long PacketsIn;
+    /// <summary>Server-port packets of flows the engine does not translate, sent on unchanged.</summary>
+    public long PassedThrough;
     public long PacketsOut;
     public long FlowsCreated;
     public long HandshakesCompleted;
@@ -61,7 +63,7 @@ public sealed class CutThroughCounters
         b.Append($"handshake={Flows(Packets.Flows.FlowState.Handshake)} established={Flows(Packets.Flows.FlowState.Established)} closed={Flows(Packets.Flows.FlowState.Closed)}; ");
         b.Append($"created={FlowsCreated} handshakes={HandshakesCompleted} failed={HandshakesFailed}; ");
         b.Append($"records dec={RecordsDecrypted} enc={RecordsEncrypted} reenc={RetransmissionsReEncrypted}; ");
-        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; drops");
+        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough}; drops");
         foreach (DropReason r in Enum.GetValues<DropReason>())
             if (Drops(r) > 0)
                 b.Append($" {r}={Drops(r)}");

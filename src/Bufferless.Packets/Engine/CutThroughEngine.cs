@@ -125,6 +125,14 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         else if (seg.SourcePort == _options.PlainPort)
         {
             var key = FlowKey.Create(seg.Destination, seg.Source, seg.DestinationPort);
+            if (_flows.Find(key) < 0)
+            {
+                // Not a flow the engine translates (a client talking plain HTTP to the server's port directly, or a
+                // flow already gone): routing sent it here only because of its port, so it goes on unchanged.
+                Counters.PassedThrough++;
+                _sink.Send(packet);
+                return;
+            }
             FromServer(key, ref seg);
         }
         else
