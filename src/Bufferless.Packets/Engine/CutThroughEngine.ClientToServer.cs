@@ -124,7 +124,7 @@ public sealed partial class CutThroughEngine
         int total = data.Length + (fin ? 1 : 0);
         if (front >= total)
         {
-            if (_c2sMaps[h] is { Count: > 0 } map && map[0].A == seq && _now - f.C2sLastForwardMs > _options.RewindHoldoffMs)
+            if (ShouldRewind(h, ref f, seq))
             {
                 Rewind(h, ref f);
                 front = 0;
@@ -146,24 +146,46 @@ public sealed partial class CutThroughEngine
         return sent;
     }
 
+    private bool ShouldRewind(int h, ref Flow f, uint seq)
+    {
+        if (!Seq.Gt(f.C2sNextS, f.ServerAck) || _now - f.C2sLastForwardMs <= _options.RewindHoldoffMs)
+            return false;
+        if (_c2sMaps[h] is { Count: > 0 } map)
+            return map[0].A == seq;
+        return !f.Assembler.AtBoundary && f.C2sRecordStartC == seq;
+    }
+
     /// <summary>Goes back to the oldest record the server has not acknowledged; it and what follows are processed again.</summary>
     private void Rewind(int h, ref Flow f)
     {
-        SeqMap map = _c2sMaps[h]!;
-        ref SeqMapEntry first = ref map[0];
-        f.C2sNextC = first.A;
-        f.C2sNextS = first.B;
-        f.C2sRecordStartC = first.A;
-        f.C2sRecordStartS = first.B;
-        f.C2sRecord = map.FirstRecordNumber;
+        uint c, s;
+        ulong record;
+        SeqMap? map = _c2sMaps[h];
+        if (map is { Count: > 0 })
+        {
+            c = map[0].A;
+            s = map[0].B;
+            record = map.FirstRecordNumber;
+            map.TruncateFrom(0);
+        }
+        else
+        {
+            c = f.C2sRecordStartC;
+            s = f.C2sRecordStartS;
+            record = f.C2sRecord;
+        }
+        f.C2sNextC = c;
+        f.C2sNextS = s;
+        f.C2sRecordStartC = c;
+        f.C2sRecordStartS = s;
+        f.C2sRecord = record;
         f.C2sReleased = 0;
         f.Assembler.Reset();
         ReleaseHeld(h);
-        if (f.Has(FlowFlags.ClientCloseNotify) && Seq.Gt(f.C2sCloseNotifyEnd, first.A))
+        if (f.Has(FlowFlags.ClientCloseNotify) && Seq.Gt(f.C2sCloseNotifyEnd, c))
             f.Flags &= ~FlowFlags.ClientCloseNotify;
         if (f.Has(FlowFlags.ClientFin))
             f.Flags &= ~FlowFlags.ClientFin;
-        map.TruncateFrom(0);
     }
 
     private bool ProcessClientBytes(int h, ref Flow f, ReadOnlySpan<byte> input)

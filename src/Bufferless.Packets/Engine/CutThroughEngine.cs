@@ -67,6 +67,17 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
 
     internal int FlowCount => _flows.Count;
 
+    /// <summary>Test hook: one line of a live flow's sequence state (for simulator traces).</summary>
+    internal string DescribeFlow(int h)
+    {
+        if (h < 0 || h >= _flows.Capacity || _flows[h].State == FlowState.Free)
+            return "-";
+        ref Flow f = ref _flows[h];
+        SeqMap? m = _c2sMaps[h];
+        string map = m is { Count: > 0 } ? $"{m.Count}@{m[0].A}/{m[0].B}-{m[m.Count - 1].AEnd}/{m[m.Count - 1].BEnd}" : "0";
+        return $"{f.State} c2s nextC {f.C2sNextC} nextS {f.C2sNextS} recC {f.C2sRecordStartC} fill {f.Assembler.RecordOffset}/{f.Assembler.BodyLength} rel {f.C2sReleased} highS {f.C2sHighS} sAck {f.ServerAck} ackSent {f.ClientAckSent} map {map}";
+    }
+
     public long NextTimerMs
     {
         get

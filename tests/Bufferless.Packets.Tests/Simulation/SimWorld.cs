@@ -235,7 +235,7 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
         if (!TraceEnabled)
             return;
         SegmentCodec.TryParse(packet, out Segment seg);
-        Trace.Add($"{_now,7} {hop} {seg.Flags,-22} seq {seg.SequenceNumber} ack {seg.AcknowledgementNumber} win {seg.Window} len {seg.Payload.Length} tsval {seg.TsVal}");
+        Trace.Add($"{_now,7} {hop} {seg.Flags,-22} seq {seg.SequenceNumber} ack {seg.AcknowledgementNumber} win {seg.Window} len {seg.Payload.Length} tsval {seg.TsVal} | {Engine.DescribeFlow(0)}");
     }
 
     public void Send(ReadOnlySpan<byte> ipPacket)
