@@ -62,9 +62,11 @@ public sealed partial class CutThroughEngine
     private void ForwardSyn(ref Flow f)
     {
         // Patent Fig. 5 step 204: the MSS the server sees leaves room for the record overhead, so that one server
-        // segment plus 22 bytes still fits the client's MSS. SACK-permitted is not passed (see the class remarks).
+        // segment plus the overhead still fits the client's MSS. The SYN comes before the ClientHello, so the version
+        // is not known yet: clamp by the largest overhead (29, TLS 1.2 AES-GCM); TLS 1.3 flows lose 7 bytes a segment.
+        // SACK-permitted is not passed (see the class remarks).
         OutSegment o = ToServer(ref f, f.ClientIsn, 0, TcpFlags.Syn, (ushort)f.ClientWindow);
-        o.Mss = (ushort)Math.Max(64, f.ClientMss - RecordOverhead);
+        o.Mss = (ushort)Math.Max(64, f.ClientMss - MaxRecordOverhead);
         o.WindowScale = f.ClientWScale;
         o.TsVal = f.ClientTsVal;
         o.TsEcr = 0;
@@ -384,6 +386,11 @@ public sealed partial class CutThroughEngine
             _keys.Set(h, keys.Aead, keys.ReadKey, keys.ReadIv, keys.WriteKey, keys.WriteIv);
             f.C2sRecord = keys.NextReadSequence;
             f.S2cRecord = keys.NextWriteSequence;
+            f.Overhead = (byte)keys.RecordOverhead;
+            bool tls12 = keys.Version == TlsVersion.Tls12;
+            if (tls12)
+                f.Flags |= FlowFlags.Tls12;
+            f.Assembler.Configure(tls12, keys.ExplicitNonceLength);
         }
         f.C2sNextC = hs.RcvNxt;
         f.C2sRecordStartC = hs.RcvNxt;
@@ -397,7 +404,6 @@ public sealed partial class CutThroughEngine
             f.ClientAck = hs.SndNxt;
         f.RetransmitDeadline = long.MaxValue;
         f.Retransmissions = 0;
-        f.Assembler.Reset();
         hs.Dispose();
         _handshakes[h] = null;
         SetState(ref f, FlowState.Established);

@@ -23,6 +23,8 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
 {
     /// <summary>RFC 8446 §5.2: a TLS 1.3 AEAD record adds a 5-byte header, the inner type byte and a 16-byte tag.</summary>
     internal const int RecordOverhead = 5 + 1 + 16;
+    /// <summary>RFC 5288 §3: TLS 1.2 AES-GCM adds a header, an 8-byte explicit nonce and the tag (the largest overhead).</summary>
+    internal const int MaxRecordOverhead = 5 + 8 + 16;
     private const int MaxPlaintext = 1 << 14;
     private const byte Ttl = 64;
 

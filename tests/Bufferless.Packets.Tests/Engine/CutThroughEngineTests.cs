@@ -93,6 +93,41 @@ public class CutThroughEngineTests
         Assert.True(world.Server.Received.Count <= finalSegmentStart - 5, $"server got {world.Server.Received.Count} bytes, final segment starts at {finalSegmentStart}");
     }
 
+    [Theory]
+    [InlineData(CutThroughMode.Verified)]
+    [InlineData(CutThroughMode.Bufferless)]
+    public void LargeRecords_SmallSegments_BufferlessHoldsNothing_VerifiedOneRecord(CutThroughMode mode)
+    {
+        var scenario = new SimScenario
+        {
+            Seed = 11, Mode = mode, ClientBytes = 40_000, ServerBytes = 1000, ClientMaxRecord = 16384, FixedRecordSize = true,
+            Client = new SimTcpOptions { Mss = 256, ShortSegments = 0.3 },
+        };
+        using var world = new SimWorld(scenario);
+        // Plaintext bytes the engine sent the server while the client's first record was still incomplete.
+        long forwardedBeforeFirstTag = 0;
+        world.Tamper = (hop, packet) =>
+        {
+            if (hop == 3 && world.Engine.Counters.RecordsDecrypted == 0)
+                forwardedBeforeFirstTag = world.Engine.Counters.BytesClientToServer;
+            return packet;
+        };
+        world.Run(60_000);
+        var failures = world.Check();
+        Assert.True(failures.Count == 0, world.Describe() + "\n  " + string.Join("\n  ", failures));
+        if (mode == CutThroughMode.Bufferless)
+        {
+            Assert.Equal(0, world.MaxHeldBytes);
+            Assert.True(world.Engine.Counters.RecordsDecrypted >= 3);
+            Assert.True(forwardedBeforeFirstTag > 8000, $"only {forwardedBeforeFirstTag} bytes went on before the first tag");
+        }
+        else
+        {
+            Assert.InRange(world.MaxHeldBytes, 16384, 32 * 1024);
+            Assert.Equal(0, forwardedBeforeFirstTag);
+        }
+    }
+
     [Fact]
     public void SynFlood_TableBounded_NoPerSynAllocation()
     {
@@ -182,7 +217,7 @@ public class CutThroughEngineTests
         Assert.NotNull(forwarded);
         SegmentCodec.TryParse(forwarded, out Segment seg);
         Assert.Equal(80, seg.DestinationPort);
-        Assert.Equal(1460 - 22, seg.Mss);
+        Assert.Equal(1460 - CutThroughEngine.MaxRecordOverhead, seg.Mss);
         Assert.False(seg.SackPermitted);
         Assert.True(SegmentCodec.VerifyTcpChecksum(forwarded));
     }

@@ -162,8 +162,8 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
     {
         if (syn.SackPermitted)
             Violations.Add("SACK-permitted reached the server");
-        if (syn.Mss > _s.Client.Mss - CutThroughEngine.RecordOverhead)
-            Violations.Add($"server saw MSS {syn.Mss}, not clamped below {_s.Client.Mss} - 22");
+        if (syn.Mss > _s.Client.Mss - CutThroughEngine.MaxRecordOverhead)
+            Violations.Add($"server saw MSS {syn.Mss}, not clamped below {_s.Client.Mss} - 29");
     }
 
     private void FeedClientTls()
@@ -277,6 +277,23 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
             Violations.Add($"record {recordNumber}: plaintext released before its tag checked in verified mode (invariant 3)");
     }
 
+    /// <summary>Largest number of record bytes the engine held at once (ArrayPool sizes).</summary>
+    public long MaxHeldBytes { get; private set; }
+
+    /// <summary>
+    /// DESIGN.md §6 and invariant 3: bufferless mode decrypts each segment as it arrives and holds no record
+    /// (only a few bytes of tail inside the flow slot); verified mode holds at most one record per flow.
+    /// </summary>
+    private void CheckHold()
+    {
+        long held = Engine.Counters.HeldBytes;
+        MaxHeldBytes = Math.Max(MaxHeldBytes, held);
+        if (_s.Mode == CutThroughMode.Bufferless && held != 0)
+            Violations.Add($"bufferless engine holds {held} record bytes");
+        if (held > 32 * 1024)
+            Violations.Add($"engine holds {held} bytes, more than one record");
+    }
+
     // ---- running ----
 
     public bool Done =>
@@ -302,6 +319,7 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
                 {
                     case Hop.ClientToEngine or Hop.ServerToEngine:
                         Engine.OnPacket(item.Packet, _now);
+                        CheckHold();
                         break;
                     case Hop.EngineToClient:
                         Client.OnPacket(item.Packet, _now);
