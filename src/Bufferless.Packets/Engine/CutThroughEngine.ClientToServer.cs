@@ -34,6 +34,19 @@ public sealed partial class CutThroughEngine
         uint bytes = (uint)window << f.ClientWScale;
         bool moved = bytes != f.ClientWindow;
         f.ClientWindow = bytes;
+        if (_handshakes[h] is { } hs && Seq.Gt(ack, hs.SndUna) && Seq.Le(ack, f.S2cNextC))
+        {
+            // The rest of the flight (the ticket) arrived: the engine's own bytes are no longer needed.
+            hs.SndUna = Seq.Min(ack, hs.FlightEnd);
+            f.Retransmissions = 0;
+            f.RetransmitTimeoutMs = _options.InitialRetransmitTimeoutMs;
+            f.RetransmitDeadline = hs.SndUna == hs.FlightEnd ? long.MaxValue : _now + f.RetransmitTimeoutMs;
+            if (hs.SndUna == hs.FlightEnd)
+            {
+                hs.Dispose();
+                _handshakes[h] = null;
+            }
+        }
         if (Seq.Le(ack, f.ClientAck) || Seq.Gt(ack, f.S2cNextC))
             return moved;
         f.ClientAck = ack;

@@ -327,7 +327,8 @@ public sealed partial class CutThroughEngine
     {
         ReadOnlySpan<byte> bytes = hs.FlightFrom(seq, max);
         n = bytes.Length;
-        OutSegment o = ToClient(ref f, seq, hs.RcvNxt, TcpFlags.Ack | TcpFlags.Psh, WindowToClient(ref f));
+        uint ack = f.State == FlowState.Established ? f.ClientAckSent : hs.RcvNxt;
+        OutSegment o = ToClient(ref f, seq, ack, TcpFlags.Ack | TcpFlags.Psh, WindowToClient(ref f));
         bytes.CopyTo(PayloadArea(o));
         EmitToClient(ref f, o, n);
     }
@@ -342,7 +343,7 @@ public sealed partial class CutThroughEngine
     private void RetransmitFlight(int h, ref Flow f)
     {
         f.RetransmitDeadline = long.MaxValue;
-        if (f.State != FlowState.Handshake || _handshakes[h] is not { } hs || hs.SndUna == hs.SndNxt)
+        if (f.State is not (FlowState.Handshake or FlowState.Established) || _handshakes[h] is not { } hs || hs.SndUna == hs.SndNxt)
             return;
         if (f.Retransmissions >= _options.MaxRetransmissions)
         {
@@ -374,8 +375,10 @@ public sealed partial class CutThroughEngine
     }
 
     /// <summary>
-    /// The client's Finished checked: take the record keys and switch to cut-through. The client holds the whole
-    /// flight (it could not have computed Finished otherwise), so nothing of it needs keeping.
+    /// The client's Finished checked: take the record keys and switch to cut-through. The client had every flight
+    /// byte up to the server Finished (it could not have computed its Finished otherwise), but a ticket sent in the
+    /// flight after the server Finished may still be unacknowledged: the flight is kept until the client
+    /// acknowledges it, and retransmitted on the same timer (DESIGN.md §6: the engine's own bytes).
     /// Sequence bases: client ciphertext from here maps to the server's ISN+1-relative plaintext from client ISN+1;
     /// the server's first byte (ISN+1) goes to the client right after the flight.
     /// </summary>
@@ -400,12 +403,16 @@ public sealed partial class CutThroughEngine
         f.ClientAckSent = hs.RcvNxt;
         f.S2cNextS = f.ServerIsn + 1;
         f.S2cNextC = hs.SndNxt;
-        if (Seq.Lt(f.ClientAck, hs.SndNxt))
-            f.ClientAck = hs.SndNxt;
-        f.RetransmitDeadline = long.MaxValue;
-        f.Retransmissions = 0;
-        hs.Dispose();
-        _handshakes[h] = null;
+        hs.ReleaseTls();
+        if (Seq.Ge(hs.SndUna, hs.FlightEnd))
+        {
+            if (Seq.Lt(f.ClientAck, hs.SndNxt))
+                f.ClientAck = hs.SndNxt;
+            f.RetransmitDeadline = long.MaxValue;
+            f.Retransmissions = 0;
+            hs.Dispose();
+            _handshakes[h] = null;
+        }
         SetState(ref f, FlowState.Established);
         Counters.HandshakesCompleted++;
     }

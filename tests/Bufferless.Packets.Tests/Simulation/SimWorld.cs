@@ -17,6 +17,9 @@ internal sealed record SimScenario
     public CutThroughMode Mode { get; init; }
     public bool IPv6 { get; init; }
     public TlsCipherSuite Suite { get; init; } = TlsCipherSuite.Aes128GcmSha256;
+    /// <summary>TLS 1.2 (then <see cref="Suite"/> is a TLS 1.2 suite) instead of TLS 1.3.</summary>
+    public bool Tls12 { get; init; }
+    public SimHandshake Handshake { get; init; }
     public SimTcpOptions Client { get; init; } = new();
     public SimTcpOptions Server { get; init; } = new();
     public SimHop ClientToEngine { get; init; } = new();
@@ -47,7 +50,7 @@ internal sealed record SimScenario
             ShortSegments = clean ? 0 : r.NextDouble() * 0.5,
         };
         TlsCipherSuite[] suites = [TlsCipherSuite.Aes128GcmSha256, TlsCipherSuite.Aes256GcmSha384, TlsCipherSuite.ChaCha20Poly1305Sha256];
-        return new SimScenario
+        SimScenario s = new SimScenario
         {
             Seed = seed,
             Mode = mode,
@@ -63,10 +66,23 @@ internal sealed record SimScenario
             ServerBytes = r.Next(3) == 0 ? r.Next(0, 300) : r.Next(0, 120_000),
             ClientMaxRecord = r.Next(2) == 0 ? 16384 : r.Next(1, 3000),
         };
+        // Drawn last so that the network of every older seed stays as it was: a quarter of seeds run TLS 1.2, and
+        // a quarter of each version resume a session from a ticket.
+        bool tls12 = r.Next(4) == 0;
+        bool resumed = r.Next(4) == 0;
+        if (!tls12)
+            return s with { Handshake = resumed ? SimHandshake.Tls13Resumed : SimHandshake.Full };
+        TlsCipherSuite suite12 = s.Suite switch
+        {
+            TlsCipherSuite.Aes128GcmSha256 => TlsCipherSuite.EcdheRsaAes128GcmSha256,
+            TlsCipherSuite.Aes256GcmSha384 => TlsCipherSuite.EcdheRsaAes256GcmSha384,
+            _ => TlsCipherSuite.EcdheRsaChaCha20Poly1305Sha256,
+        };
+        return s with { Tls12 = true, Suite = suite12, Handshake = resumed ? SimHandshake.Tls12Resumed : SimHandshake.Full };
     }
 
     public override string ToString() =>
-        $"seed {Seed} mode {Mode} v6 {IPv6} {Suite} client mss {Client.Mss} ws {Client.WindowScale} ts {Client.Timestamps} win {Client.ReceiveWindow}; " +
+        $"seed {Seed} mode {Mode} v6 {IPv6} {(Tls12 ? "TLS1.2" : "TLS1.3")} {Handshake} {Suite} client mss {Client.Mss} ws {Client.WindowScale} ts {Client.Timestamps} win {Client.ReceiveWindow}; " +
         $"server mss {Server.Mss} ws {Server.WindowScale} ts {Server.Timestamps} win {Server.ReceiveWindow}; bytes {ClientBytes}/{ServerBytes}; " +
         $"loss {ClientToEngine.Loss:F3}/{EngineToClient.Loss:F3}/{ServerToEngine.Loss:F3}/{EngineToServer.Loss:F3}";
 }
@@ -116,7 +132,7 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
         _app.NextBytes(_serverData);
         Engine = new CutThroughEngine(options ?? new CutThroughOptions
         {
-            TlsConfig = SimCertificate.WithSuites(scenario.Suite),
+            TlsConfig = SimTickets.ServerConfig(scenario.Suite, scenario.Tls12),
             Mode = scenario.Mode,
             MaxFlows = 16,
             HashSeed = 1,
@@ -126,7 +142,13 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
         var tcpRng = new Random(scenario.Seed * 31 + 5);
         Client = new SimTcp("client", scenario.Client, tcpRng, p => Transmit(Hop.ClientToEngine, p), scenario.IPv6, ca, ClientPort, sa, 443);
         Server = new SimTcp("server", scenario.Server, tcpRng, p => Transmit(Hop.ServerToEngine, p), scenario.IPv6, sa, 80, ca, ClientPort);
-        Tls = new TlsTestClient(new TlsTestClientOptions { Suites = [scenario.Suite] });
+        Tls = scenario.Handshake switch
+        {
+            SimHandshake.Tls13Resumed => new SimTls13Client(new TlsTestClientOptions { Suites = [scenario.Suite], Resume = SimTickets.Tls13Ticket(scenario.Suite) }),
+            SimHandshake.Tls12Resumed => Tls12Resumed(scenario.Suite),
+            _ when scenario.Tls12 => new SimTls12Client(new Tls12TestClientOptions { Suites = [scenario.Suite], SessionTicket = [] }, null),
+            _ => new SimTls13Client(new TlsTestClientOptions { Suites = [scenario.Suite] }),
+        };
         Client.OnEstablished = () =>
         {
             Tls.Start();
@@ -148,10 +170,16 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
         Server.Listen();
     }
 
+    private static SimTls12Client Tls12Resumed(TlsCipherSuite suite)
+    {
+        (byte[] ticket, byte[] master) = SimTickets.Tls12Ticket(suite);
+        return new SimTls12Client(new Tls12TestClientOptions { Suites = [suite], SessionTicket = ticket, SessionId = [1, 2, 3, 4, 5, 6, 7, 8] }, master);
+    }
+
     public CutThroughEngine Engine { get; }
     public SimTcp Client { get; }
     public SimTcp Server { get; }
-    public TlsTestClient Tls { get; }
+    public ISimTlsClient Tls { get; }
     public List<string> Violations { get; } = [];
     public long Now => _now;
 
@@ -369,6 +397,8 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
             failures.Add("client received bytes the server did not send");
         if (Tls.Error is not null)
             failures.Add("TLS client: " + Tls.Error);
+        if (_s.Handshake != SimHandshake.Full && Tls.HandshakeComplete && !Tls.Resumed)
+            failures.Add("the client's session was not resumed");
         if (Done && Tls.ReceivedAlert != TlsAlertDescription.CloseNotify)
             failures.Add($"client did not get close_notify (alert {Tls.ReceivedAlert})");
         failures.AddRange(Client.Errors);

@@ -1,4 +1,5 @@
 using Bufferless.Packets.Engine;
+using Bufferless.Tls;
 
 namespace Bufferless.Packets.Tests.Simulation;
 
@@ -95,6 +96,41 @@ public class SimulationTests
         var mode = Enum.TryParse(Environment.GetEnvironmentVariable("BUFFERLESS_SIM_MODE"), out CutThroughMode m) ? m : CutThroughMode.Verified;
         var failures = RunSeed(seed, mode, out string description, trace: true);
         Assert.True(failures.Count == 0, description + "\n  " + string.Join("\n  ", failures) + $"\n  packet trace: {Path.GetTempPath()}bufferless-sim-{seed}.log");
+    }
+
+    [Theory]
+    [InlineData(TlsCipherSuite.EcdheRsaAes128GcmSha256, SimHandshake.Full, CutThroughMode.Verified)]
+    [InlineData(TlsCipherSuite.EcdheRsaAes256GcmSha384, SimHandshake.Tls12Resumed, CutThroughMode.Bufferless)]
+    [InlineData(TlsCipherSuite.EcdheRsaChaCha20Poly1305Sha256, SimHandshake.Full, CutThroughMode.Bufferless)]
+    [InlineData(TlsCipherSuite.EcdheRsaChaCha20Poly1305Sha256, SimHandshake.Tls12Resumed, CutThroughMode.Verified)]
+    [InlineData(TlsCipherSuite.Aes128GcmSha256, SimHandshake.Tls13Resumed, CutThroughMode.Verified)]
+    [InlineData(TlsCipherSuite.ChaCha20Poly1305Sha256, SimHandshake.Tls13Resumed, CutThroughMode.Bufferless)]
+    public void Simulation_Tls12AndResumedSessions_TransferThroughEngine(TlsCipherSuite suite, SimHandshake handshake, CutThroughMode mode)
+    {
+        bool tls12 = suite is TlsCipherSuite.EcdheRsaAes128GcmSha256 or TlsCipherSuite.EcdheRsaAes256GcmSha384 or TlsCipherSuite.EcdheRsaChaCha20Poly1305Sha256;
+        var scenario = new SimScenario
+        {
+            Seed = 5, Mode = mode, Suite = suite, Tls12 = tls12, Handshake = handshake, ClientBytes = 30_000, ServerBytes = 60_000,
+            Client = new SimTcpOptions { Mss = 536, ShortSegments = 0.3 },
+            ClientToEngine = new SimHop(Loss: 0.02, Reorder: 0.05), EngineToClient = new SimHop(Loss: 0.02),
+        };
+        using var world = new SimWorld(scenario);
+        world.Run(120_000);
+        var failures = world.Check();
+        Assert.True(failures.Count == 0, world.Describe() + "\n  " + string.Join("\n  ", failures));
+        Assert.Equal(handshake != SimHandshake.Full, world.Tls.Resumed);
+        Assert.True(world.Engine.Counters.RecordsDecrypted >= 2);
+        Assert.Equal(30_000, world.Server.Received.Count);
+    }
+
+    [Fact]
+    public void Simulation_SeedSpace_CoversTls12AndResumption()
+    {
+        var scenarios = Enumerable.Range(0, 400).Select(s => SimScenario.FromSeed(s, CutThroughMode.Verified)).ToList();
+        Assert.Contains(scenarios, s => s.Tls12 && s.Handshake == SimHandshake.Full);
+        Assert.Contains(scenarios, s => s.Handshake == SimHandshake.Tls12Resumed);
+        Assert.Contains(scenarios, s => s.Handshake == SimHandshake.Tls13Resumed);
+        Assert.Contains(scenarios, s => s.Suite == TlsCipherSuite.EcdheRsaChaCha20Poly1305Sha256);
     }
 
     [Fact]
