@@ -18,6 +18,8 @@ public enum DropReason
     FlowClosed,
     UnexpectedInState,
     InternalError,
+    /// <summary>A record's MAC state was lost when another flow took its AEAD cache entry (the record comes again).</summary>
+    KeyCacheEvicted,
 }
 
 /// <summary>

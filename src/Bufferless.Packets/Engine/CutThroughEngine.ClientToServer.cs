@@ -34,6 +34,19 @@ public sealed partial class CutThroughEngine
         uint bytes = (uint)window << f.ClientWScale;
         bool moved = bytes != f.ClientWindow;
         f.ClientWindow = bytes;
+        if (_handshakes[h] is { } hs && Seq.Gt(ack, hs.SndUna) && Seq.Le(ack, f.S2cNextC))
+        {
+            // The rest of the flight (the ticket) arrived: the engine's own bytes are no longer needed.
+            hs.SndUna = Seq.Min(ack, hs.FlightEnd);
+            f.Retransmissions = 0;
+            f.RetransmitTimeoutMs = _options.InitialRetransmitTimeoutMs;
+            f.RetransmitDeadline = hs.SndUna == hs.FlightEnd ? long.MaxValue : _now + f.RetransmitTimeoutMs;
+            if (hs.SndUna == hs.FlightEnd)
+            {
+                hs.Dispose();
+                _handshakes[h] = null;
+            }
+        }
         if (Seq.Le(ack, f.ClientAck) || Seq.Gt(ack, f.S2cNextC))
             return moved;
         f.ClientAck = ack;
@@ -73,9 +86,9 @@ public sealed partial class CutThroughEngine
         long plain = 0;
         if (availC > 0)
         {
-            int record = Math.Max(1, MaxRecordPlaintext(ref f)) + RecordOverhead;
+            int record = Math.Max(1, MaxRecordPlaintext(ref f)) + f.Overhead;
             long records = (availC + record - 1) / record;
-            plain = Math.Max(0, availC - records * RecordOverhead);
+            plain = Math.Max(0, availC - records * f.Overhead);
         }
         long window = Seq.Diff(f.S2cNextS, AckForServer(h, ref f)) + plain;
         return (ushort)Math.Min(65535, window >> f.ClientWScale);
@@ -124,7 +137,7 @@ public sealed partial class CutThroughEngine
         int total = data.Length + (fin ? 1 : 0);
         if (front >= total)
         {
-            if (_c2sMaps[h] is { Count: > 0 } map && map[0].A == seq && _now - f.C2sLastForwardMs > _options.RewindHoldoffMs)
+            if (ShouldRewind(h, ref f, seq))
             {
                 Rewind(h, ref f);
                 front = 0;
@@ -146,26 +159,57 @@ public sealed partial class CutThroughEngine
         return sent;
     }
 
+    private bool ShouldRewind(int h, ref Flow f, uint seq)
+    {
+        if (!Seq.Gt(f.C2sNextS, f.ServerAck) || _now - f.C2sLastForwardMs <= _options.RewindHoldoffMs)
+            return false;
+        if (_c2sMaps[h] is { Count: > 0 } map)
+            return map[0].A == seq;
+        return !f.Assembler.AtBoundary && f.C2sRecordStartC == seq;
+    }
+
     /// <summary>Goes back to the oldest record the server has not acknowledged; it and what follows are processed again.</summary>
     private void Rewind(int h, ref Flow f)
     {
-        SeqMap map = _c2sMaps[h]!;
-        ref SeqMapEntry first = ref map[0];
-        f.C2sNextC = first.A;
-        f.C2sNextS = first.B;
-        f.C2sRecordStartC = first.A;
-        f.C2sRecordStartS = first.B;
-        f.C2sRecord = map.FirstRecordNumber;
+        uint c, s;
+        ulong record;
+        SeqMap? map = _c2sMaps[h];
+        if (map is { Count: > 0 })
+        {
+            c = map[0].A;
+            s = map[0].B;
+            record = map.FirstRecordNumber;
+            map.TruncateFrom(0);
+        }
+        else
+        {
+            c = f.C2sRecordStartC;
+            s = f.C2sRecordStartS;
+            record = f.C2sRecord;
+        }
+        f.C2sNextC = c;
+        f.C2sNextS = s;
+        f.C2sRecordStartC = c;
+        f.C2sRecordStartS = s;
+        f.C2sRecord = record;
         f.C2sReleased = 0;
+        f.C2sTail = 0;
+        f.C2sTailLength = 0;
         f.Assembler.Reset();
+        _keys.EndOpen(h);
         ReleaseHeld(h);
-        if (f.Has(FlowFlags.ClientCloseNotify) && Seq.Gt(f.C2sCloseNotifyEnd, first.A))
+        if (f.Has(FlowFlags.ClientCloseNotify) && Seq.Gt(f.C2sCloseNotifyEnd, c))
             f.Flags &= ~FlowFlags.ClientCloseNotify;
         if (f.Has(FlowFlags.ClientFin))
             f.Flags &= ~FlowFlags.ClientFin;
-        map.TruncateFrom(0);
     }
 
+    /// <summary>
+    /// Feeds client ciphertext through the record assembler and decrypts each body piece as it arrives with the
+    /// streaming opener (DESIGN.md §2: counter mode, GHASH/Poly1305 accumulated). Verified mode writes the plaintext
+    /// into the one record it may hold (invariant 3); bufferless mode forwards it at once, keeping back only the
+    /// possible content type and padding, and the record's final segment until the tag checks.
+    /// </summary>
     private bool ProcessClientBytes(int h, ref Flow f, ReadOnlySpan<byte> input)
     {
         bool sent = false;
@@ -184,8 +228,13 @@ public sealed partial class CutThroughEngine
                 f.C2sRecordStartC = f.C2sNextC;
                 f.C2sRecordStartS = f.C2sNextS;
                 f.C2sReleased = 0;
+                f.C2sTail = 0;
+                f.C2sTailLength = 0;
             }
-            AssemblerStep step = f.Assembler.Feed(input, out int consumed, out int bodyOffset, out int bodyBytes);
+            AssemblerStep step = f.Assembler.Feed(input, out int consumed, out _, out int bodyBytes);
+            ReadOnlySpan<byte> body = input.Slice(consumed - bodyBytes, bodyBytes);
+            f.C2sNextC += (uint)consumed;
+            input = input[consumed..];
             switch (step)
             {
                 case AssemblerStep.Malformed:
@@ -193,44 +242,133 @@ public sealed partial class CutThroughEngine
                     // is unexpected_message (RFC 8446 §5).
                     FailFlow(h, ref f, f.Assembler.Header[0] == 23 ? TlsAlertDescription.RecordOverflow : TlsAlertDescription.UnexpectedMessage);
                     return sent;
+                case AssemblerStep.HeaderPartial:
+                    continue;
                 case AssemblerStep.HeaderComplete:
-                    if (!TryHold(h, f.Assembler.BodyLength))
-                    {
-                        // Over the global budget: forget this record; the client sends it again (nothing was acked).
-                        Counters.Drop(DropReason.HoldBudget);
-                        Unwind(ref f);
+                    if (!BeginClientRecord(h, ref f))
                         return sent;
-                    }
-                    break;
-                case AssemblerStep.Body:
-                    input.Slice(consumed - bodyBytes, bodyBytes).CopyTo(_held[h].AsSpan(bodyOffset));
-                    break;
+                    continue;
             }
-            f.C2sNextC += (uint)consumed;
-            input = input[consumed..];
-            if (step != AssemblerStep.Body)
-                continue;
+            if (!DecryptClientPiece(h, ref f, body, out int pending))
+                return sent;
             if (f.Assembler.BodyComplete)
             {
-                sent |= CompleteClientRecord(h, ref f);
+                sent |= CompleteClientRecord(h, ref f, pending);
                 if (f.State != FlowState.Established)
                     return sent;
             }
-            else if (_bufferless && input.IsEmpty)
+            else if (_bufferless)
             {
-                sent |= ReleaseEarly(h, ref f);
+                // A body step that does not complete the record used up the segment: release what it decrypted.
+                sent |= ReleaseEarly(h, ref f, pending);
             }
         }
         return sent;
     }
 
+    /// <summary>The record's prefix is whole: start the streaming opener (and, in verified mode, take the hold).</summary>
+    private bool BeginClientRecord(int h, ref Flow f)
+    {
+        int ciphertextLength = f.Assembler.BodyLength - RecordAssembler.TagSize;
+        bool tls12 = f.Has(FlowFlags.Tls12);
+        // RFC 5246 §7.2: an alert is two bytes; anything else under type 21 is a decode_error.
+        if (tls12 && f.Assembler.OuterType == (byte)TlsContentType.Alert && ciphertextLength != 2)
+        {
+            FailFlow(h, ref f, TlsAlertDescription.DecodeError);
+            return false;
+        }
+        if (!_bufferless && !TryHold(h, Math.Max(1, ciphertextLength)))
+        {
+            // Over the global budget: forget this record; the client sends it again (nothing was acked).
+            Counters.Drop(DropReason.HoldBudget);
+            Unwind(h, ref f);
+            return false;
+        }
+        Span<byte> nonce = stackalloc byte[12];
+        Span<byte> aad = stackalloc byte[13];
+        if (!tls12)
+        {
+            // RFC 8446 §5.2: the AAD is the record header.
+            _keys.Nonce(h, KeyStore.ReadDirection, f.C2sRecord, nonce);
+            _keys.BeginOpen(h, f.Generation, nonce, f.Assembler.Header, ciphertextLength);
+            return true;
+        }
+        if (f.Assembler.Prefix > RecordAssembler.HeaderSize)
+            _keys.SaltNonce(h, KeyStore.ReadDirection, f.Assembler.ExplicitNonce, nonce);
+        else
+            _keys.Nonce(h, KeyStore.ReadDirection, f.C2sRecord, nonce);
+        WriteTls12Aad(aad, f.C2sRecord, f.Assembler.OuterType, ciphertextLength);
+        _keys.BeginOpen(h, f.Generation, nonce, aad, ciphertextLength);
+        return true;
+    }
+
+    /// <summary>RFC 5246 §6.2.3.3: additional_data = seq_num + TLSCompressed.type + TLSCompressed.version + TLSCompressed.length.</summary>
+    private static void WriteTls12Aad(Span<byte> aad, ulong record, byte type, int plaintextLength)
+    {
+        BinaryPrimitives.WriteUInt64BigEndian(aad, record);
+        aad[8] = type;
+        aad[9] = 3;
+        aad[10] = 3;
+        BinaryPrimitives.WriteUInt16BigEndian(aad[11..], (ushort)plaintextLength);
+    }
+
+    /// <summary>
+    /// Decrypts one body piece. Verified mode writes it into the held record; bufferless mode puts the held tail
+    /// first in the scratch buffer, then the new plaintext: <paramref name="pending"/> bytes of
+    /// <see cref="_plain"/> are then decrypted and not yet forwarded.
+    /// </summary>
+    private bool DecryptClientPiece(int h, ref Flow f, ReadOnlySpan<byte> body, out int pending)
+    {
+        pending = 0;
+        Bufferless.Crypto.Aead.RecordOpener? opener = _keys.ResumeOpen(h, f.Generation);
+        if (opener is null)
+        {
+            // Another flow took this flow's cache entry and with it the MAC state: the record is soft state.
+            Counters.Drop(DropReason.KeyCacheEvicted);
+            Unwind(h, ref f);
+            return false;
+        }
+        int ciphertextLength = f.Assembler.BodyLength - RecordAssembler.TagSize;
+        if (!_bufferless)
+        {
+            int done = Math.Min(f.Assembler.BodyFill - body.Length, ciphertextLength);
+            opener.Update(body, _held[h].AsSpan(done));
+            return true;
+        }
+        int tail = f.C2sTailLength;
+        LoadTail(ref f, _plain.AsSpan(0, tail));
+        pending = tail + opener.Update(body, _plain.AsSpan(tail));
+        return true;
+    }
+
+    private static void LoadTail(ref Flow f, Span<byte> destination)
+    {
+        destination.Clear();
+        Span<byte> first = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(first, f.C2sTail);
+        first[..Math.Min(8, destination.Length)].CopyTo(destination);
+    }
+
+    private static void StoreTail(ref Flow f, ReadOnlySpan<byte> held)
+    {
+        Span<byte> first = stackalloc byte[8];
+        first.Clear();
+        held[..Math.Min(8, held.Length)].CopyTo(first);
+        f.C2sTail = BinaryPrimitives.ReadUInt64LittleEndian(first);
+        f.C2sTailLength = (ushort)held.Length;
+    }
+
     /// <summary>Forgets the record being assembled (its bytes will come again).</summary>
-    private void Unwind(ref Flow f)
+    private void Unwind(int h, ref Flow f)
     {
         f.C2sNextC = f.C2sRecordStartC;
         f.C2sNextS = f.C2sRecordStartS;
         f.C2sReleased = 0;
+        f.C2sTail = 0;
+        f.C2sTailLength = 0;
         f.Assembler.Reset();
+        _keys.EndOpen(h);
+        ReleaseHeld(h);
     }
 
     private bool AppendC2s(int h, ref Flow f, int cLength, int sLength, SeqMapKind kind)
@@ -245,66 +383,79 @@ public sealed partial class CutThroughEngine
         return true;
     }
 
-    /// <summary>The last body byte of a record arrived: check the tag, then act on the inner content type.</summary>
-    private bool CompleteClientRecord(int h, ref Flow f)
+    /// <summary>The last body byte of a record arrived: check the tag, then act on the content type.</summary>
+    private bool CompleteClientRecord(int h, ref Flow f, int pending)
     {
         SeqMap map = RentMap(ref _c2sMaps[h], f.C2sRecord);
         if (map.IsFull)
         {
             Counters.Drop(DropReason.MapFull);
-            ReleaseHeld(h);
-            Unwind(ref f);
+            Unwind(h, ref f);
             return false;
         }
         int bodyLength = f.Assembler.BodyLength;
-        Span<byte> nonce = stackalloc byte[12];
-        _keys.Nonce(h, KeyStore.ReadDirection, f.C2sRecord, nonce);
-        Span<byte> plain = _plain.AsSpan(0, bodyLength - RecordAssembler.TagSize);
-        bool ok = _keys.Get(h, f.Generation, KeyStore.ReadDirection)
-            .Open(nonce, f.Assembler.Header, _held[h].AsSpan(0, bodyLength), plain);
-        ReleaseHeld(h);
+        int ciphertextLength = bodyLength - RecordAssembler.TagSize;
+        bool ok = _keys.ResumeOpen(h, f.Generation)!.Finish();
+        _keys.EndOpen(h);
         if (!ok)
         {
+            ReleaseHeld(h);
             Counters.TagFailures++;
-            // RFC 8446 §5.2: a record that fails to deprotect MUST be answered with bad_record_mac.
+            // RFC 8446 §5.2 / RFC 5246 §7.2.2: a record that fails to deprotect is answered with bad_record_mac.
             FailFlow(h, ref f, TlsAlertDescription.BadRecordMac);
             return false;
         }
         Counters.RecordsDecrypted++;
-        // RFC 8446 §5.4: the content type is the last non-zero byte; none at all is unexpected_message.
-        int last = plain.LastIndexOfAnyExcept((byte)0);
-        if (last < 0)
+        // What is not forwarded yet: the whole record (verified) or the held tail and the final piece (bufferless).
+        ReadOnlySpan<byte> plain = _bufferless ? _plain.AsSpan(0, pending) : _held[h].AsSpan(0, ciphertextLength);
+        TlsContentType type;
+        ReadOnlySpan<byte> content;
+        if (f.Has(FlowFlags.Tls12))
         {
-            FailFlow(h, ref f, TlsAlertDescription.UnexpectedMessage);
-            return false;
+            type = (TlsContentType)f.Assembler.OuterType;
+            content = plain;
         }
-        var type = (TlsContentType)plain[last];
-        ReadOnlySpan<byte> content = plain[..last];
-        // RFC 8446 §5.4: inner plaintext over 2^14 + 1 bytes is record_overflow.
-        if (content.Length > MaxPlaintext)
+        else
         {
-            FailFlow(h, ref f, TlsAlertDescription.RecordOverflow);
-            return false;
+            // RFC 8446 §5.4: the content type is the last non-zero byte; none at all is unexpected_message.
+            int last = plain.LastIndexOfAnyExcept((byte)0);
+            if (last < 0)
+            {
+                ReleaseHeld(h);
+                FailFlow(h, ref f, TlsAlertDescription.UnexpectedMessage);
+                return false;
+            }
+            type = (TlsContentType)plain[last];
+            content = plain[..last];
+            // RFC 8446 §5.4: inner plaintext over 2^14 + 1 bytes is record_overflow.
+            if (f.C2sReleased + content.Length > MaxPlaintext)
+            {
+                ReleaseHeld(h);
+                FailFlow(h, ref f, TlsAlertDescription.RecordOverflow);
+                return false;
+            }
         }
         if (type != TlsContentType.ApplicationData && f.C2sReleased > 0)
         {
             // DESIGN.md §6: a record that turns out not to be data after part of it went on is a violation.
+            ReleaseHeld(h);
             FailFlow(h, ref f, TlsAlertDescription.UnexpectedMessage);
             return false;
         }
-        int recordLength = RecordAssembler.HeaderSize + bodyLength;
+        int recordLength = f.Assembler.Prefix + bodyLength;
         bool sent = false;
         switch (type)
         {
             case TlsContentType.ApplicationData:
                 Observer?.OnRelease(h, f.C2sRecord, true, true);
-                sent = ForwardToServer(h, ref f, content[f.C2sReleased..]);
-                map.Append(f.C2sRecordStartC, f.C2sRecordStartS, recordLength, content.Length, SeqMapKind.Data, 0);
+                sent = ForwardToServer(h, ref f, content);
+                map.Append(f.C2sRecordStartC, f.C2sRecordStartS, recordLength, f.C2sReleased + content.Length, SeqMapKind.Data, 0);
                 break;
             case TlsContentType.Alert:
-                // RFC 8446 §6: an alert is two bytes, level and description.
+                // RFC 8446 §6 / RFC 5246 §7.2: an alert is two bytes, level and description.
                 if (content.Length != 2)
                 {
+                    ReleaseHeld(h);
                     FailFlow(h, ref f, TlsAlertDescription.DecodeError);
                     return false;
                 }
@@ -312,6 +463,7 @@ public sealed partial class CutThroughEngine
                 if (description is not (TlsAlertDescription.CloseNotify or TlsAlertDescription.UserCanceled))
                 {
                     // RFC 8446 §6.2: after a fatal alert the connection closes without an answer.
+                    ReleaseHeld(h);
                     Counters.ProtocolErrors++;
                     SendResetToServer(ref f, f.C2sNextS);
                     CloseFlow(h, ref f);
@@ -327,11 +479,15 @@ public sealed partial class CutThroughEngine
             default:
                 // Post-handshake messages (KeyUpdate, RFC 8446 §4.6.3) are not followed by the engine yet: the
                 // flow ends with unexpected_message rather than guess at keys.
+                ReleaseHeld(h);
                 FailFlow(h, ref f, TlsAlertDescription.UnexpectedMessage);
                 return false;
         }
+        ReleaseHeld(h);
         f.C2sRecord++;
         f.C2sReleased = 0;
+        f.C2sTail = 0;
+        f.C2sTailLength = 0;
         f.Assembler.NextRecord();
         SendAckToServerIfIdle(h, ref f);
         return sent;
@@ -348,33 +504,37 @@ public sealed partial class CutThroughEngine
     }
 
     /// <summary>
-    /// Bufferless mode (DESIGN.md invariant 3): the plaintext of a record's earlier segments goes on before the tag
-    /// is checked, except the last non-zero byte and any zeros after it (they may be the inner content type and
-    /// padding, RFC 8446 §5.4). The segment that completes the record waits for the tag.
+    /// Bufferless mode (DESIGN.md invariant 3, §6): the plaintext of a record's earlier segments goes on before the
+    /// tag is checked, except (TLS 1.3) the last non-zero byte and any zeros after it: they may be the inner content
+    /// type and padding (RFC 8446 §5.4), and are held in the flow slot. TLS 1.2 records carry their type outside,
+    /// so application data goes on whole and an alert waits for its tag.
     /// </summary>
     private const int MinEarlyRelease = 8;
 
-    private bool ReleaseEarly(int h, ref Flow f)
+    private bool ReleaseEarly(int h, ref Flow f, int pending)
     {
-        int ciphertextLength = f.Assembler.BodyLength - RecordAssembler.TagSize;
-        int available = Math.Min(f.Assembler.BodyFill, ciphertextLength);
-        if (available <= f.C2sReleased)
-            return false;
-        Span<byte> nonce = stackalloc byte[12];
-        _keys.Nonce(h, KeyStore.ReadDirection, f.C2sRecord, nonce);
-        int from = f.C2sReleased;
-        Span<byte> plain = _plain.AsSpan(from, available - from);
-        _keys.Get(h, f.Generation, KeyStore.ReadDirection).ApplyKeystream(nonce, from, _held[h].AsSpan(from, available - from), plain);
-        int last = plain.LastIndexOfAnyExcept((byte)0);
-        // A non-zero byte this far in means the content is longer than any alert (2 bytes) or KeyUpdate (5 bytes,
-        // RFC 8446 §4.6.3) could be: an honest client's control record is never released early, so only a
-        // hostile one can hit the reset below for a record that turns out not to be data.
-        if (last <= 0 || from + last < MinEarlyRelease)
+        ReadOnlySpan<byte> plain = _plain.AsSpan(0, pending);
+        int release;
+        if (f.Has(FlowFlags.Tls12))
+        {
+            release = f.Assembler.OuterType == (byte)TlsContentType.ApplicationData ? pending : 0;
+        }
+        else
+        {
+            int last = plain.LastIndexOfAnyExcept((byte)0);
+            // A non-zero byte this far in means the content is longer than any alert (2 bytes) or KeyUpdate (4
+            // bytes, RFC 8446 §4.6.3) could be: an honest client's control record is never released early, so only
+            // a hostile one can hit the reset for a record that turns out not to be data. Until then the first
+            // bytes stay held (at most 7, plus zeros: they fit the flow's 8-byte tail).
+            release = last <= 0 || f.C2sReleased + last < MinEarlyRelease ? 0 : last;
+        }
+        StoreTail(ref f, plain[release..]);
+        if (release == 0)
             return false;
         f.Flags |= FlowFlags.PartialReleased;
         Observer?.OnRelease(h, f.C2sRecord, false, false);
-        bool sent = ForwardToServer(h, ref f, plain[..last]);
-        f.C2sReleased += last;
+        bool sent = ForwardToServer(h, ref f, plain[..release]);
+        f.C2sReleased += release;
         return sent;
     }
 
@@ -438,7 +598,7 @@ public sealed partial class CutThroughEngine
         if (SealAndSend(h, ref f, f.S2cRecord, f.S2cNextC, content, TlsContentType.Alert, TcpFlags.Ack | TcpFlags.Psh, null, out _))
         {
             f.S2cRecord++;
-            f.S2cNextC += (uint)(content.Length + RecordOverhead);
+            f.S2cNextC += (uint)(content.Length + f.Overhead);
         }
         SendResetToClient(ref f, f.S2cNextC);
         CloseFlow(h, ref f);

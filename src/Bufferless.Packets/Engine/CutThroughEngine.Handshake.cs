@@ -62,9 +62,11 @@ public sealed partial class CutThroughEngine
     private void ForwardSyn(ref Flow f)
     {
         // Patent Fig. 5 step 204: the MSS the server sees leaves room for the record overhead, so that one server
-        // segment plus 22 bytes still fits the client's MSS. SACK-permitted is not passed (see the class remarks).
+        // segment plus the overhead still fits the client's MSS. The SYN comes before the ClientHello, so the version
+        // is not known yet: clamp by the largest overhead (29, TLS 1.2 AES-GCM); TLS 1.3 flows lose 7 bytes a segment.
+        // SACK-permitted is not passed (see the class remarks).
         OutSegment o = ToServer(ref f, f.ClientIsn, 0, TcpFlags.Syn, (ushort)f.ClientWindow);
-        o.Mss = (ushort)Math.Max(64, f.ClientMss - RecordOverhead);
+        o.Mss = (ushort)Math.Max(64, f.ClientMss - MaxRecordOverhead);
         o.WindowScale = f.ClientWScale;
         o.TsVal = f.ClientTsVal;
         o.TsEcr = 0;
@@ -325,7 +327,8 @@ public sealed partial class CutThroughEngine
     {
         ReadOnlySpan<byte> bytes = hs.FlightFrom(seq, max);
         n = bytes.Length;
-        OutSegment o = ToClient(ref f, seq, hs.RcvNxt, TcpFlags.Ack | TcpFlags.Psh, WindowToClient(ref f));
+        uint ack = f.State == FlowState.Established ? f.ClientAckSent : hs.RcvNxt;
+        OutSegment o = ToClient(ref f, seq, ack, TcpFlags.Ack | TcpFlags.Psh, WindowToClient(ref f));
         bytes.CopyTo(PayloadArea(o));
         EmitToClient(ref f, o, n);
     }
@@ -340,7 +343,7 @@ public sealed partial class CutThroughEngine
     private void RetransmitFlight(int h, ref Flow f)
     {
         f.RetransmitDeadline = long.MaxValue;
-        if (f.State != FlowState.Handshake || _handshakes[h] is not { } hs || hs.SndUna == hs.SndNxt)
+        if (f.State is not (FlowState.Handshake or FlowState.Established) || _handshakes[h] is not { } hs || hs.SndUna == hs.SndNxt)
             return;
         if (f.Retransmissions >= _options.MaxRetransmissions)
         {
@@ -372,8 +375,10 @@ public sealed partial class CutThroughEngine
     }
 
     /// <summary>
-    /// The client's Finished checked: take the record keys and switch to cut-through. The client holds the whole
-    /// flight (it could not have computed Finished otherwise), so nothing of it needs keeping.
+    /// The client's Finished checked: take the record keys and switch to cut-through. The client had every flight
+    /// byte up to the server Finished (it could not have computed its Finished otherwise), but a ticket sent in the
+    /// flight after the server Finished may still be unacknowledged: the flight is kept until the client
+    /// acknowledges it, and retransmitted on the same timer (DESIGN.md §6: the engine's own bytes).
     /// Sequence bases: client ciphertext from here maps to the server's ISN+1-relative plaintext from client ISN+1;
     /// the server's first byte (ISN+1) goes to the client right after the flight.
     /// </summary>
@@ -384,6 +389,11 @@ public sealed partial class CutThroughEngine
             _keys.Set(h, keys.Aead, keys.ReadKey, keys.ReadIv, keys.WriteKey, keys.WriteIv);
             f.C2sRecord = keys.NextReadSequence;
             f.S2cRecord = keys.NextWriteSequence;
+            f.Overhead = (byte)keys.RecordOverhead;
+            bool tls12 = keys.Version == TlsVersion.Tls12;
+            if (tls12)
+                f.Flags |= FlowFlags.Tls12;
+            f.Assembler.Configure(tls12, keys.ExplicitNonceLength);
         }
         f.C2sNextC = hs.RcvNxt;
         f.C2sRecordStartC = hs.RcvNxt;
@@ -393,13 +403,16 @@ public sealed partial class CutThroughEngine
         f.ClientAckSent = hs.RcvNxt;
         f.S2cNextS = f.ServerIsn + 1;
         f.S2cNextC = hs.SndNxt;
-        if (Seq.Lt(f.ClientAck, hs.SndNxt))
-            f.ClientAck = hs.SndNxt;
-        f.RetransmitDeadline = long.MaxValue;
-        f.Retransmissions = 0;
-        f.Assembler.Reset();
-        hs.Dispose();
-        _handshakes[h] = null;
+        hs.ReleaseTls();
+        if (Seq.Ge(hs.SndUna, hs.FlightEnd))
+        {
+            if (Seq.Lt(f.ClientAck, hs.SndNxt))
+                f.ClientAck = hs.SndNxt;
+            f.RetransmitDeadline = long.MaxValue;
+            f.Retransmissions = 0;
+            hs.Dispose();
+            _handshakes[h] = null;
+        }
         SetState(ref f, FlowState.Established);
         Counters.HandshakesCompleted++;
     }

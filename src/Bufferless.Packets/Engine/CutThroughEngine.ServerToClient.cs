@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Security.Cryptography;
+using Bufferless.Crypto.Aead;
 using Bufferless.Packets.Flows;
 using Bufferless.Packets.Wire;
 using Bufferless.Tls;
@@ -79,7 +81,7 @@ public sealed partial class CutThroughEngine
 
     /// <summary>Largest plaintext per record so that a record fits one segment to the client.</summary>
     private static int MaxRecordPlaintext(ref Flow f) =>
-        Math.Min(MaxPlaintext, Math.Max(1, SegmentRoom(ref f) - RecordOverhead));
+        Math.Min(MaxPlaintext, Math.Max(1, SegmentRoom(ref f) - f.Overhead));
 
     private bool SealNewServerBytes(int h, ref Flow f, ReadOnlySpan<byte> data)
     {
@@ -97,9 +99,9 @@ public sealed partial class CutThroughEngine
             int n = Math.Min(max, data.Length);
             if (!SealAndSend(h, ref f, f.S2cRecord, f.S2cNextC, data[..n], TlsContentType.ApplicationData, TcpFlags.Ack | TcpFlags.Psh, null, out uint tag))
                 return sent;
-            map.Append(f.S2cNextS, f.S2cNextC, n, n + RecordOverhead, SeqMapKind.Data, tag);
+            map.Append(f.S2cNextS, f.S2cNextC, n, n + f.Overhead, SeqMapKind.Data, tag);
             f.S2cNextS += (uint)n;
-            f.S2cNextC += (uint)(n + RecordOverhead);
+            f.S2cNextC += (uint)(n + f.Overhead);
             f.S2cRecord++;
             Counters.RecordsEncrypted++;
             Counters.BytesServerToClient += n;
@@ -165,7 +167,7 @@ public sealed partial class CutThroughEngine
             }
             if (!SealAndSend(h, ref f, f.S2cRecord, f.S2cNextC, CloseNotify, TlsContentType.Alert, TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Fin, null, out uint tag))
                 return false;
-            int recordLength = CloseNotify.Length + RecordOverhead;
+            int recordLength = CloseNotify.Length + f.Overhead;
             map.Append(f.S2cNextS, f.S2cNextC, 1, recordLength + 1, SeqMapKind.Fin, tag);
             f.S2cNextS++;
             f.S2cNextC += (uint)(recordLength + 1);
@@ -193,20 +195,50 @@ public sealed partial class CutThroughEngine
     {
         OutSegment o = ToClient(ref f, cSeq, AckForClient(h, ref f), flags, WindowToClient(ref f));
         Span<byte> payload = PayloadArea(o);
-        int inner = content.Length + 1;
-        int recordLength = content.Length + RecordOverhead;
-        // RFC 8446 §5.2: opaque_type application_data, legacy_record_version 0x0303, length of the body.
-        payload[0] = (byte)TlsContentType.ApplicationData;
+        int recordLength = content.Length + f.Overhead;
+        Span<byte> nonce = stackalloc byte[12];
+        RecordAead aead = _keys.Get(h, f.Generation, KeyStore.WriteDirection);
+        int inner;
+        int prefix;
+        if (f.Has(FlowFlags.Tls12))
+        {
+            // RFC 5246 §6.2.3.3: the real type outside, AAD = seq || type || version || plaintext length. AES-GCM
+            // (RFC 5288 §3) sends the record number as the explicit nonce; ChaCha20 (RFC 7905 §2) XORs it into the IV.
+            prefix = f.Overhead - RecordAssembler.TagSize;
+            inner = content.Length;
+            payload[0] = (byte)type;
+            if (prefix > RecordAssembler.HeaderSize)
+            {
+                BinaryPrimitives.WriteUInt64BigEndian(payload[RecordAssembler.HeaderSize..], record);
+                _keys.SaltNonce(h, KeyStore.WriteDirection, record, nonce);
+            }
+            else
+            {
+                _keys.Nonce(h, KeyStore.WriteDirection, record, nonce);
+            }
+        }
+        else
+        {
+            // RFC 8446 §5.2: opaque_type application_data, the real type as the last inner byte.
+            prefix = RecordAssembler.HeaderSize;
+            inner = content.Length + 1;
+            payload[0] = (byte)TlsContentType.ApplicationData;
+            payload[prefix + content.Length] = (byte)type;
+            _keys.Nonce(h, KeyStore.WriteDirection, record, nonce);
+        }
         payload[1] = 3;
         payload[2] = 3;
-        payload[3] = (byte)((inner + 16) >> 8);
-        payload[4] = (byte)(inner + 16);
-        content.CopyTo(payload[5..]);
-        payload[5 + content.Length] = (byte)type;
-        Span<byte> nonce = stackalloc byte[12];
-        _keys.Nonce(h, KeyStore.WriteDirection, record, nonce);
-        _keys.Get(h, f.Generation, KeyStore.WriteDirection).Seal(nonce, payload[..5], payload.Slice(5, inner), payload.Slice(5, inner + 16));
-        tag = TagPrefix(payload.Slice(5 + inner, 4));
+        BinaryPrimitives.WriteUInt16BigEndian(payload[3..], (ushort)(recordLength - RecordAssembler.HeaderSize));
+        content.CopyTo(payload[prefix..]);
+        Span<byte> aad = stackalloc byte[13];
+        if (f.Has(FlowFlags.Tls12))
+            WriteTls12Aad(aad, record, (byte)type, content.Length);
+        else
+            aad = aad[..RecordAssembler.HeaderSize];
+        if (!f.Has(FlowFlags.Tls12))
+            payload[..RecordAssembler.HeaderSize].CopyTo(aad);
+        aead.Seal(nonce, aad, payload.Slice(prefix, inner), payload.Slice(prefix, inner + RecordAssembler.TagSize));
+        tag = TagPrefix(payload.Slice(prefix + inner, 4));
         if (expectedTag is uint expected && expected != tag)
         {
             CryptographicOperations.ZeroMemory(payload[..recordLength]);

@@ -23,6 +23,8 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
 {
     /// <summary>RFC 8446 §5.2: a TLS 1.3 AEAD record adds a 5-byte header, the inner type byte and a 16-byte tag.</summary>
     internal const int RecordOverhead = 5 + 1 + 16;
+    /// <summary>RFC 5288 §3: TLS 1.2 AES-GCM adds a header, an 8-byte explicit nonce and the tag (the largest overhead).</summary>
+    internal const int MaxRecordOverhead = 5 + 8 + 16;
     private const int MaxPlaintext = 1 << 14;
     private const byte Ttl = 64;
 
@@ -66,6 +68,17 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     internal IEngineObserver? Observer { get; set; }
 
     internal int FlowCount => _flows.Count;
+
+    /// <summary>Test hook: one line of a live flow's sequence state (for simulator traces).</summary>
+    internal string DescribeFlow(int h)
+    {
+        if (h < 0 || h >= _flows.Capacity || _flows[h].State == FlowState.Free)
+            return "-";
+        ref Flow f = ref _flows[h];
+        SeqMap? m = _c2sMaps[h];
+        string map = m is { Count: > 0 } ? $"{m.Count}@{m[0].A}/{m[0].B}-{m[m.Count - 1].AEnd}/{m[m.Count - 1].BEnd}" : "0";
+        return $"{f.State} c2s nextC {f.C2sNextC} nextS {f.C2sNextS} recC {f.C2sRecordStartC} fill {f.Assembler.RecordOffset}/{f.Assembler.BodyLength} rel {f.C2sReleased} highS {f.C2sHighS} sAck {f.ServerAck} ackSent {f.ClientAckSent} map {map}";
+    }
 
     public long NextTimerMs
     {

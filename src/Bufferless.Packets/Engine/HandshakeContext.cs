@@ -63,9 +63,23 @@ internal sealed class HandshakeContext : IDisposable
         return true;
     }
 
+    private bool _tlsReleased;
+
+    /// <summary>
+    /// The handshake is over but the client has not acknowledged the whole flight (a ticket sent after the server
+    /// Finished, DESIGN.md §6): the TLS connection goes, the flight bytes stay until acknowledged.
+    /// </summary>
+    public void ReleaseTls()
+    {
+        if (_tlsReleased)
+            return;
+        _tlsReleased = true;
+        Tls.Dispose();
+    }
+
     public void Dispose()
     {
-        Tls.Dispose();
+        ReleaseTls();
         CryptographicOperations.ZeroMemory(_flight);
         ArrayPool<byte>.Shared.Return(_flight);
         _flight = [];

@@ -29,6 +29,8 @@ internal enum FlowFlags : ushort
     TcpEstablished = 16,
     /// <summary>Client records spanning segments were forwarded before their tag checked (bufferless mode).</summary>
     PartialReleased = 32,
+    /// <summary>The handshake chose TLS 1.2: records carry their real type, no inner type, AAD with the sequence number.</summary>
+    Tls12 = 64,
 }
 
 /// <summary>
@@ -49,6 +51,8 @@ internal struct Flow
 
     // ---- TCP parameters from the SYN and SYN-ACK ----
     public ushort ClientMss;
+    /// <summary>Bytes a record adds to its content (22 TLS 1.3, 29 TLS 1.2 AES-GCM, 21 TLS 1.2 ChaCha20).</summary>
+    public byte Overhead;
     public ushort ServerMss;
     /// <summary>Window scale shift the client's windows use (0 when not negotiated).</summary>
     public byte ClientWScale;
@@ -79,6 +83,13 @@ internal struct Flow
     public uint C2sHighS;
     /// <summary>Plaintext of the current record already forwarded (bufferless mode).</summary>
     public int C2sReleased;
+    /// <summary>
+    /// Bufferless mode: plaintext of the current record decrypted but held back (DESIGN.md §6): the byte that may be
+    /// the TLS 1.3 inner content type and the zeros after it, or the first few bytes of a record too short yet to
+    /// be told from a control record. The first 8 are kept here; any held byte beyond them is zero.
+    /// </summary>
+    public ulong C2sTail;
+    public ushort C2sTailLength;
     public RecordAssembler Assembler;
     /// <summary>Latest ACK from the server (S space of the client's stream) and its window in bytes.</summary>
     public uint ServerAck;

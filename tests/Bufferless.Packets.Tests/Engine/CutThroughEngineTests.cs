@@ -4,6 +4,7 @@ using Bufferless.Packets.Flows;
 using Bufferless.Packets.Tests.Simulation;
 using Bufferless.Packets.Wire;
 using Bufferless.Tls;
+using Bufferless.Tls.Tests.TestSupport;
 
 namespace Bufferless.Packets.Tests.Engine;
 
@@ -91,6 +92,83 @@ public class CutThroughEngineTests
         int finalSegmentStart = tampered.Min();
         Assert.True(world.Server.Received.Count > 0, "bufferless mode forwards earlier segments");
         Assert.True(world.Server.Received.Count <= finalSegmentStart - 5, $"server got {world.Server.Received.Count} bytes, final segment starts at {finalSegmentStart}");
+    }
+
+    [Theory]
+    [InlineData(CutThroughMode.Verified)]
+    [InlineData(CutThroughMode.Bufferless)]
+    public void LargeRecords_SmallSegments_BufferlessHoldsNothing_VerifiedOneRecord(CutThroughMode mode)
+    {
+        var scenario = new SimScenario
+        {
+            Seed = 11, Mode = mode, ClientBytes = 40_000, ServerBytes = 1000, ClientMaxRecord = 16384, FixedRecordSize = true,
+            Client = new SimTcpOptions { Mss = 256, ShortSegments = 0.3 },
+        };
+        using var world = new SimWorld(scenario);
+        // Plaintext bytes the engine sent the server while the client's first record was still incomplete.
+        long forwardedBeforeFirstTag = 0;
+        world.Tamper = (hop, packet) =>
+        {
+            if (hop == 3 && world.Engine.Counters.RecordsDecrypted == 0)
+                forwardedBeforeFirstTag = world.Engine.Counters.BytesClientToServer;
+            return packet;
+        };
+        world.Run(60_000);
+        var failures = world.Check();
+        Assert.True(failures.Count == 0, world.Describe() + "\n  " + string.Join("\n  ", failures));
+        if (mode == CutThroughMode.Bufferless)
+        {
+            Assert.Equal(0, world.MaxHeldBytes);
+            Assert.True(world.Engine.Counters.RecordsDecrypted >= 3);
+            Assert.True(forwardedBeforeFirstTag > 8000, $"only {forwardedBeforeFirstTag} bytes went on before the first tag");
+        }
+        else
+        {
+            Assert.InRange(world.MaxHeldBytes, 16384, 32 * 1024);
+            Assert.Equal(0, forwardedBeforeFirstTag);
+        }
+    }
+
+    [Fact]
+    public void TicketInFlight_LostAfterClientFinished_RetransmittedInCutThrough()
+    {
+        // DESIGN.md §6: the ticket rides at the end of the handshake flight. The client can finish without it, so
+        // the engine must keep and resend it after switching to cut-through. Run once to learn where the flight
+        // ends (the clean network is deterministic), then drop the first copy of the segment that ends it.
+        var scenario = new SimScenario { Seed = 3, ClientBytes = 2000, ServerBytes = 5000, Client = new SimTcpOptions { Mss = 536 } };
+        uint flightEnd = 0;
+        using (var probe = new SimWorld(scenario))
+        {
+            probe.Tamper = (hop, packet) =>
+            {
+                SegmentCodec.TryParse(packet, out Segment seg);
+                if (hop == 1 && seg.Payload.Length > 0 && probe.Engine.DescribeFlow(0).StartsWith("Handshake", StringComparison.Ordinal))
+                    flightEnd = seg.SequenceNumber + (uint)seg.Payload.Length;
+                return packet;
+            };
+            probe.Run(10_000);
+            TlsTestClient client = ((SimTls13Client)probe.Tls).Inner;
+            Assert.NotEqual(0u, flightEnd);
+            Assert.True(client.Tickets.Count > 0 || client.TicketBeforeClientFinished, "the flight carried a ticket");
+        }
+        int dropped = 0;
+        using var world = new SimWorld(scenario);
+        world.Tamper = (hop, packet) =>
+        {
+            SegmentCodec.TryParse(packet, out Segment seg);
+            if (hop == 1 && dropped == 0 && seg.Payload.Length > 0 && seg.SequenceNumber + (uint)seg.Payload.Length == flightEnd)
+            {
+                dropped++;
+                return null;
+            }
+            return packet;
+        };
+        world.Run(20_000);
+        var failures = world.Check();
+        Assert.True(failures.Count == 0, world.Describe() + "\n  " + string.Join("\n  ", failures));
+        Assert.Equal(1, dropped);
+        Assert.True(world.Engine.Counters.HandshakeRetransmissions >= 1);
+        Assert.Equal(1, world.Engine.Counters.HandshakesCompleted);
     }
 
     [Fact]
@@ -182,7 +260,7 @@ public class CutThroughEngineTests
         Assert.NotNull(forwarded);
         SegmentCodec.TryParse(forwarded, out Segment seg);
         Assert.Equal(80, seg.DestinationPort);
-        Assert.Equal(1460 - 22, seg.Mss);
+        Assert.Equal(1460 - CutThroughEngine.MaxRecordOverhead, seg.Mss);
         Assert.False(seg.SackPermitted);
         Assert.True(SegmentCodec.VerifyTcpChecksum(forwarded));
     }

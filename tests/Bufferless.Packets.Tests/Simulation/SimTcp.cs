@@ -21,6 +21,11 @@ internal sealed record SimTcpOptions
     /// MSS, but never splits one; when true every resend is cut anew.
     /// </summary>
     public bool SplitRetransmissions { get; init; } = true;
+    /// <summary>
+    /// Keep segments that arrive ahead of a hole and deliver them once it fills (RFC 9293 §3.10.7.4 allows it; Linux
+    /// does it). Without SACK the sender still learns of the hole only through the cumulative ACK.
+    /// </summary>
+    public bool OutOfOrderQueue { get; init; } = true;
 }
 
 /// <summary>
@@ -51,6 +56,7 @@ internal sealed class SimTcp
     private int _rto = 200;
     private uint _peerWindow;
     private readonly SortedSet<long> _boundaries = [];
+    private readonly Dictionary<uint, byte[]> _outOfOrder = [];
     private long _boundaryBase;
 
     public SimTcp(string name, SimTcpOptions options, Random rng, Action<byte[]> output, bool v6,
@@ -193,6 +199,8 @@ internal sealed class SimTcp
         {
             uint seq = seg.SequenceNumber;
             int front = Seq.Diff(RcvNxt, seq);
+            if (front < 0 && _o.OutOfOrderQueue && seg.Payload.Length > 0 && -front < _o.ReceiveWindow && _outOfOrder.Count < 256)
+                _outOfOrder[seq] = seg.Payload.ToArray();
             if (front >= 0 && front <= seg.Payload.Length)
             {
                 int n = seg.Payload.Length - front;
@@ -200,6 +208,7 @@ internal sealed class SimTcp
                 {
                     Received.AddRange(seg.Payload[front..].ToArray());
                     RcvNxt += (uint)n;
+                    DrainOutOfOrder();
                     OnData?.Invoke(n);
                 }
                 if (seg.Has(TcpFlags.Fin) && !PeerFin)
@@ -211,6 +220,29 @@ internal sealed class SimTcp
             SendAck(now);
         }
         Pump(now);
+    }
+
+    private void DrainOutOfOrder()
+    {
+        bool progress = true;
+        while (progress && _outOfOrder.Count > 0)
+        {
+            progress = false;
+            foreach ((uint start, byte[] bytes) in _outOfOrder)
+            {
+                int skip = Seq.Diff(RcvNxt, start);
+                if (skip < 0)
+                    continue;
+                _outOfOrder.Remove(start);
+                if (skip < bytes.Length)
+                {
+                    Received.AddRange(bytes.AsSpan(skip).ToArray());
+                    RcvNxt += (uint)(bytes.Length - skip);
+                }
+                progress = true;
+                break;
+            }
+        }
     }
 
     private void TakeSynOptions(ref Segment seg)

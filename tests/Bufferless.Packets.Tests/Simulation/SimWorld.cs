@@ -17,6 +17,9 @@ internal sealed record SimScenario
     public CutThroughMode Mode { get; init; }
     public bool IPv6 { get; init; }
     public TlsCipherSuite Suite { get; init; } = TlsCipherSuite.Aes128GcmSha256;
+    /// <summary>TLS 1.2 (then <see cref="Suite"/> is a TLS 1.2 suite) instead of TLS 1.3.</summary>
+    public bool Tls12 { get; init; }
+    public SimHandshake Handshake { get; init; }
     public SimTcpOptions Client { get; init; } = new();
     public SimTcpOptions Server { get; init; } = new();
     public SimHop ClientToEngine { get; init; } = new();
@@ -47,7 +50,7 @@ internal sealed record SimScenario
             ShortSegments = clean ? 0 : r.NextDouble() * 0.5,
         };
         TlsCipherSuite[] suites = [TlsCipherSuite.Aes128GcmSha256, TlsCipherSuite.Aes256GcmSha384, TlsCipherSuite.ChaCha20Poly1305Sha256];
-        return new SimScenario
+        SimScenario s = new SimScenario
         {
             Seed = seed,
             Mode = mode,
@@ -63,10 +66,23 @@ internal sealed record SimScenario
             ServerBytes = r.Next(3) == 0 ? r.Next(0, 300) : r.Next(0, 120_000),
             ClientMaxRecord = r.Next(2) == 0 ? 16384 : r.Next(1, 3000),
         };
+        // Drawn last so that the network of every older seed stays as it was: a quarter of seeds run TLS 1.2, and
+        // a quarter of each version resume a session from a ticket.
+        bool tls12 = r.Next(4) == 0;
+        bool resumed = r.Next(4) == 0;
+        if (!tls12)
+            return s with { Handshake = resumed ? SimHandshake.Tls13Resumed : SimHandshake.Full };
+        TlsCipherSuite suite12 = s.Suite switch
+        {
+            TlsCipherSuite.Aes128GcmSha256 => TlsCipherSuite.EcdheRsaAes128GcmSha256,
+            TlsCipherSuite.Aes256GcmSha384 => TlsCipherSuite.EcdheRsaAes256GcmSha384,
+            _ => TlsCipherSuite.EcdheRsaChaCha20Poly1305Sha256,
+        };
+        return s with { Tls12 = true, Suite = suite12, Handshake = resumed ? SimHandshake.Tls12Resumed : SimHandshake.Full };
     }
 
     public override string ToString() =>
-        $"seed {Seed} mode {Mode} v6 {IPv6} {Suite} client mss {Client.Mss} ws {Client.WindowScale} ts {Client.Timestamps} win {Client.ReceiveWindow}; " +
+        $"seed {Seed} mode {Mode} v6 {IPv6} {(Tls12 ? "TLS1.2" : "TLS1.3")} {Handshake} {Suite} client mss {Client.Mss} ws {Client.WindowScale} ts {Client.Timestamps} win {Client.ReceiveWindow}; " +
         $"server mss {Server.Mss} ws {Server.WindowScale} ts {Server.Timestamps} win {Server.ReceiveWindow}; bytes {ClientBytes}/{ServerBytes}; " +
         $"loss {ClientToEngine.Loss:F3}/{EngineToClient.Loss:F3}/{ServerToEngine.Loss:F3}/{EngineToServer.Loss:F3}";
 }
@@ -116,7 +132,7 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
         _app.NextBytes(_serverData);
         Engine = new CutThroughEngine(options ?? new CutThroughOptions
         {
-            TlsConfig = SimCertificate.WithSuites(scenario.Suite),
+            TlsConfig = SimTickets.ServerConfig(scenario.Suite, scenario.Tls12),
             Mode = scenario.Mode,
             MaxFlows = 16,
             HashSeed = 1,
@@ -126,7 +142,13 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
         var tcpRng = new Random(scenario.Seed * 31 + 5);
         Client = new SimTcp("client", scenario.Client, tcpRng, p => Transmit(Hop.ClientToEngine, p), scenario.IPv6, ca, ClientPort, sa, 443);
         Server = new SimTcp("server", scenario.Server, tcpRng, p => Transmit(Hop.ServerToEngine, p), scenario.IPv6, sa, 80, ca, ClientPort);
-        Tls = new TlsTestClient(new TlsTestClientOptions { Suites = [scenario.Suite] });
+        Tls = scenario.Handshake switch
+        {
+            SimHandshake.Tls13Resumed => new SimTls13Client(new TlsTestClientOptions { Suites = [scenario.Suite], Resume = SimTickets.Tls13Ticket(scenario.Suite) }),
+            SimHandshake.Tls12Resumed => Tls12Resumed(scenario.Suite),
+            _ when scenario.Tls12 => new SimTls12Client(new Tls12TestClientOptions { Suites = [scenario.Suite], SessionTicket = [] }, null),
+            _ => new SimTls13Client(new TlsTestClientOptions { Suites = [scenario.Suite] }),
+        };
         Client.OnEstablished = () =>
         {
             Tls.Start();
@@ -148,10 +170,16 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
         Server.Listen();
     }
 
+    private static SimTls12Client Tls12Resumed(TlsCipherSuite suite)
+    {
+        (byte[] ticket, byte[] master) = SimTickets.Tls12Ticket(suite);
+        return new SimTls12Client(new Tls12TestClientOptions { Suites = [suite], SessionTicket = ticket, SessionId = [1, 2, 3, 4, 5, 6, 7, 8] }, master);
+    }
+
     public CutThroughEngine Engine { get; }
     public SimTcp Client { get; }
     public SimTcp Server { get; }
-    public TlsTestClient Tls { get; }
+    public ISimTlsClient Tls { get; }
     public List<string> Violations { get; } = [];
     public long Now => _now;
 
@@ -162,8 +190,8 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
     {
         if (syn.SackPermitted)
             Violations.Add("SACK-permitted reached the server");
-        if (syn.Mss > _s.Client.Mss - CutThroughEngine.RecordOverhead)
-            Violations.Add($"server saw MSS {syn.Mss}, not clamped below {_s.Client.Mss} - 22");
+        if (syn.Mss > _s.Client.Mss - CutThroughEngine.MaxRecordOverhead)
+            Violations.Add($"server saw MSS {syn.Mss}, not clamped below {_s.Client.Mss} - 29");
     }
 
     private void FeedClientTls()
@@ -235,7 +263,7 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
         if (!TraceEnabled)
             return;
         SegmentCodec.TryParse(packet, out Segment seg);
-        Trace.Add($"{_now,7} {hop} {seg.Flags,-22} seq {seg.SequenceNumber} ack {seg.AcknowledgementNumber} win {seg.Window} len {seg.Payload.Length} tsval {seg.TsVal}");
+        Trace.Add($"{_now,7} {hop} {seg.Flags,-22} seq {seg.SequenceNumber} ack {seg.AcknowledgementNumber} win {seg.Window} len {seg.Payload.Length} tsval {seg.TsVal} | {Engine.DescribeFlow(0)}");
     }
 
     public void Send(ReadOnlySpan<byte> ipPacket)
@@ -277,6 +305,23 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
             Violations.Add($"record {recordNumber}: plaintext released before its tag checked in verified mode (invariant 3)");
     }
 
+    /// <summary>Largest number of record bytes the engine held at once (ArrayPool sizes).</summary>
+    public long MaxHeldBytes { get; private set; }
+
+    /// <summary>
+    /// DESIGN.md §6 and invariant 3: bufferless mode decrypts each segment as it arrives and holds no record
+    /// (only a few bytes of tail inside the flow slot); verified mode holds at most one record per flow.
+    /// </summary>
+    private void CheckHold()
+    {
+        long held = Engine.Counters.HeldBytes;
+        MaxHeldBytes = Math.Max(MaxHeldBytes, held);
+        if (_s.Mode == CutThroughMode.Bufferless && held != 0)
+            Violations.Add($"bufferless engine holds {held} record bytes");
+        if (held > 32 * 1024)
+            Violations.Add($"engine holds {held} bytes, more than one record");
+    }
+
     // ---- running ----
 
     public bool Done =>
@@ -302,6 +347,7 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
                 {
                     case Hop.ClientToEngine or Hop.ServerToEngine:
                         Engine.OnPacket(item.Packet, _now);
+                        CheckHold();
                         break;
                     case Hop.EngineToClient:
                         Client.OnPacket(item.Packet, _now);
@@ -351,6 +397,8 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
             failures.Add("client received bytes the server did not send");
         if (Tls.Error is not null)
             failures.Add("TLS client: " + Tls.Error);
+        if (_s.Handshake != SimHandshake.Full && Tls.HandshakeComplete && !Tls.Resumed)
+            failures.Add("the client's session was not resumed");
         if (Done && Tls.ReceivedAlert != TlsAlertDescription.CloseNotify)
             failures.Add($"client did not get close_notify (alert {Tls.ReceivedAlert})");
         failures.AddRange(Client.Errors);
