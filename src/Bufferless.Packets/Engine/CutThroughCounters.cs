@@ -52,6 +52,10 @@ public sealed class CutThroughCounters
     public long FlowsExpiredHandshake;
     public long ProtocolErrors;
     public long HeldBytes;
+    /// <summary>Buffer bytes held for server segments that arrived ahead of a gap (shares the global hold budget).</summary>
+    public long ReorderHeldBytes;
+    /// <summary>Server segments that arrived ahead of a gap and were kept until it closed.</summary>
+    public long ServerSegmentsHeld;
 
     public long Drops(DropReason reason) => _drops[(int)reason];
     internal void Drop(DropReason reason) => _drops[(int)reason]++;
@@ -65,7 +69,7 @@ public sealed class CutThroughCounters
         b.Append($"handshake={Flows(Packets.Flows.FlowState.Handshake)} established={Flows(Packets.Flows.FlowState.Established)} closed={Flows(Packets.Flows.FlowState.Closed)}; ");
         b.Append($"created={FlowsCreated} handshakes={HandshakesCompleted} failed={HandshakesFailed}; ");
         b.Append($"records dec={RecordsDecrypted} enc={RecordsEncrypted} reenc={RetransmissionsReEncrypted}; ");
-        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough}; drops");
+        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough} held={ServerSegmentsHeld}; drops");
         foreach (DropReason r in Enum.GetValues<DropReason>())
             if (Drops(r) > 0)
                 b.Append($" {r}={Drops(r)}");

@@ -24,6 +24,8 @@ public sealed partial class CutThroughEngine
         bool sent = false;
         if (seg.Payload.Length > 0 || seg.Has(TcpFlags.Fin))
             sent = OnServerData(h, ref f, seg.SequenceNumber, seg.Payload, seg.Has(TcpFlags.Fin));
+        if (f.State == FlowState.Established && _s2cHolds[h] is { Count: > 0 })
+            sent |= DrainReorderHold(h, ref f);
         if (f.State != FlowState.Established)
             return;
         if (!sent && (seg.Payload.Length == 0 && !seg.Has(TcpFlags.Fin) || ackMoved))
@@ -60,7 +62,12 @@ public sealed partial class CutThroughEngine
         if (gap > 0)
         {
             // An earlier server segment is missing: records are numbered in order, so this one cannot be sealed yet.
-            Counters.Drop(DropReason.ServerGap);
+            // Keep it (bounded soft state) until the gap closes; when it does not fit, drop it as a lost packet.
+            if (!HoldServerSegment(h, seq, data, fin))
+                Counters.Drop(DropReason.ServerGap);
+            // As a receiver does on out-of-order data (RFC 9293 §3.10.7.4, RFC 5681 §4.2): acknowledge at once, so
+            // the server sees duplicate ACKs and retransmits the missing segment now rather than after its RTO.
+            SendAckToServer(h, ref f);
             return false;
         }
         uint end = seq + (uint)data.Length;
@@ -77,6 +84,46 @@ public sealed partial class CutThroughEngine
         if (fin && f.State == FlowState.Established)
             sent |= OnServerFin(h, ref f, end);
         return sent;
+    }
+
+    private bool HoldServerSegment(int h, uint seq, ReadOnlySpan<byte> data, bool fin)
+    {
+        ReorderHold hold = _s2cHolds[h] ??= _holdPool.Count > 0 ? _holdPool.Pop() : new ReorderHold();
+        int rentedBefore = hold.RentedBytes;
+        if (rentedBefore == 0 && Counters.HeldBytes + Counters.ReorderHeldBytes + ReorderHold.Capacity > _options.GlobalHoldBudgetBytes)
+        {
+            ReturnReorderHold(h);
+            return false;
+        }
+        bool kept = hold.TryAdd(seq, data, fin);
+        Counters.ReorderHeldBytes += hold.RentedBytes - rentedBefore;
+        if (kept)
+            Counters.ServerSegmentsHeld++;
+        else if (hold.Count == 0)
+            ReturnReorderHold(h);
+        return kept;
+    }
+
+    /// <summary>Seals the held segments the server's in-order data has caught up with.</summary>
+    private bool DrainReorderHold(int h, ref Flow f)
+    {
+        bool sent = false;
+        while (f.State == FlowState.Established && _s2cHolds[h] is { } hold
+               && hold.TryTake(f.S2cNextS, out uint seq, out ReadOnlySpan<byte> data, out bool fin))
+            sent |= OnServerData(h, ref f, seq, data, fin);
+        if (_s2cHolds[h] is { Count: 0 })
+            ReturnReorderHold(h);
+        return sent;
+    }
+
+    private void ReturnReorderHold(int h)
+    {
+        if (_s2cHolds[h] is not { } hold)
+            return;
+        Counters.ReorderHeldBytes -= hold.RentedBytes;
+        hold.Release();
+        _s2cHolds[h] = null;
+        _holdPool.Push(hold);
     }
 
     /// <summary>Largest plaintext per record so that a record fits one segment to the client.</summary>

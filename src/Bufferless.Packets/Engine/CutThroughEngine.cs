@@ -38,6 +38,8 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     private readonly SeqMap?[] _s2cMaps;
     private readonly byte[]?[] _held;
     private readonly Stack<SeqMap> _mapPool = new();
+    private readonly ReorderHold?[] _s2cHolds;
+    private readonly Stack<ReorderHold> _holdPool = new();
     private readonly byte[] _out = new byte[SegmentCodec.MaxHeaders + RecordAssembler.MaxBody + RecordAssembler.HeaderSize + 64];
     private readonly byte[] _plain = new byte[RecordAssembler.MaxBody];
     private readonly bool _bufferless;
@@ -58,6 +60,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         _handshakes = new HandshakeContext?[options.MaxFlows];
         _c2sMaps = new SeqMap?[options.MaxFlows];
         _s2cMaps = new SeqMap?[options.MaxFlows];
+        _s2cHolds = new ReorderHold?[options.MaxFlows];
         _held = new byte[]?[options.MaxFlows];
         if (options.MaxRecordsInFlight < 2 || (options.MaxRecordsInFlight & (options.MaxRecordsInFlight - 1)) != 0)
             throw new ArgumentException("MaxRecordsInFlight is a power of two", nameof(options));
@@ -324,6 +327,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         }
         ReturnMap(ref _c2sMaps[h]);
         ReturnMap(ref _s2cMaps[h]);
+        ReturnReorderHold(h);
         ReleaseHeld(h);
         _keys.Clear(h);
     }
@@ -365,7 +369,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
 
     private bool TryHold(int h, int bytes)
     {
-        if (Counters.HeldBytes + bytes > _options.GlobalHoldBudgetBytes)
+        if (Counters.HeldBytes + Counters.ReorderHeldBytes + bytes > _options.GlobalHoldBudgetBytes)
             return false;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(bytes);
         _held[h] = buffer;
