@@ -237,8 +237,11 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     {
         if (!seg.HasTimestamps)
             return;
-        if (Seq.Ge(seg.TsVal, f.ClientTsVal))
+        // The first value is taken as it is: a wraparound comparison against the initial 0 would refuse half of all
+        // clocks (Linux starts each connection's clock at a random offset).
+        if (!f.Has(FlowFlags.ClientTsSeen) || Seq.Ge(seg.TsVal, f.ClientTsVal))
             f.ClientTsVal = seg.TsVal;
+        f.Flags |= FlowFlags.ClientTsSeen;
         f.ClientTsEcr = seg.TsEcr;
     }
 
@@ -246,8 +249,9 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     {
         if (!seg.HasTimestamps)
             return;
-        if (Seq.Ge(seg.TsVal, f.ServerTsVal))
+        if (!f.Has(FlowFlags.ServerTsSeen) || Seq.Ge(seg.TsVal, f.ServerTsVal))
             f.ServerTsVal = seg.TsVal;
+        f.Flags |= FlowFlags.ServerTsSeen;
         f.ServerTsEcr = seg.TsEcr;
     }
 

@@ -31,6 +31,10 @@ internal enum FlowFlags : ushort
     PartialReleased = 32,
     /// <summary>The handshake chose TLS 1.2: records carry their real type, no inner type, AAD with the sequence number.</summary>
     Tls12 = 64,
+    /// <summary>A client timestamp was recorded (<see cref="Flow.ClientTsVal"/> holds a real value).</summary>
+    ClientTsSeen = 128,
+    /// <summary>A server timestamp was recorded (<see cref="Flow.ServerTsVal"/> holds a real value).</summary>
+    ServerTsSeen = 256,
 }
 
 /// <summary>

@@ -11,6 +11,8 @@ internal sealed record SimTcpOptions
     /// <summary>Window scale shift offered in the SYN; 0xFF: no option.</summary>
     public byte WindowScale { get; init; } = 7;
     public bool Timestamps { get; init; } = true;
+    /// <summary>Where this endpoint's timestamp clock starts (Linux picks a random offset per connection).</summary>
+    public uint TsOffset { get; init; } = 1000;
     public bool OfferSack { get; init; } = true;
     /// <summary>Receive window advertised (bytes; the application reads at once, so it stays fixed).</summary>
     public int ReceiveWindow { get; init; } = 65535;
@@ -404,7 +406,7 @@ internal sealed class SimTcp
             Mss = syn ? (ushort)_o.Mss : (ushort)0,
             WindowScale = syn ? _o.WindowScale : (byte)0xFF,
             HasTimestamps = syn ? _o.Timestamps && (_state != State.SynReceived || _ts) : _ts,
-            TsVal = (uint)(now + 1000),
+            TsVal = unchecked((uint)now + _o.TsOffset),
             TsEcr = _tsRecent,
         };
     }

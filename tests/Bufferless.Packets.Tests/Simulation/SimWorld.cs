@@ -56,8 +56,10 @@ internal sealed record SimScenario
             Mode = mode,
             IPv6 = r.Next(4) == 0,
             Suite = suites[r.Next(3)],
-            Client = Tcp([256, 536, 1000, 1460], [3000, 8192, 65535, 262144]),
-            Server = Tcp([300, 536, 1460, 8960], [4096, 65535, 262144]) with { SplitRetransmissions = false },
+            // Timestamp clocks start anywhere in the 32-bit space, as Linux's per-connection offsets do (derived from
+            // the seed apart from the generator so the other draws stay as they were).
+            Client = Tcp([256, 536, 1000, 1460], [3000, 8192, 65535, 262144]) with { TsOffset = unchecked((uint)seed * 2654435761u) },
+            Server = Tcp([300, 536, 1460, 8960], [4096, 65535, 262144]) with { SplitRetransmissions = false, TsOffset = unchecked((uint)(seed + 7) * 2246822519u) },
             ClientToEngine = Hop(),
             EngineToClient = Hop(),
             ServerToEngine = Hop(),
@@ -116,6 +118,7 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
     private bool _clientSentData;
     private bool _serverAnswered;
     private uint? _lastTsToClient;
+    private readonly HashSet<uint> _serverTsVals = [];
     private long _clientWritten;
 
     /// <summary>Client sequence number of the first application-data record (set when the client sends it).</summary>
@@ -229,6 +232,8 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
 
     private void Transmit(Hop hop, byte[] packet)
     {
+        if (hop == Hop.ServerToEngine && SegmentCodec.TryParse(packet, out Segment sent) && sent.HasTimestamps)
+            _serverTsVals.Add(sent.TsVal);
         if (Tamper is not null)
         {
             byte[]? changed = Tamper(hop == Hop.ClientToEngine ? 0 : hop == Hop.EngineToClient ? 1 : hop == Hop.ServerToEngine ? 2 : 3, packet);
@@ -279,7 +284,14 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
             if (_lastTsToClient is uint last && Bufferless.Packets.Flows.Seq.Lt(seg.TsVal, last))
                 Violations.Add($"engine TSval to the client went back from {last} to {seg.TsVal}");
             _lastTsToClient = seg.TsVal;
+            // The client's PAWS state follows the server's clock: the engine may only repeat values the server sent.
+            if (_serverTsVals.Count > 0 && !_serverTsVals.Contains(seg.TsVal))
+                Violations.Add($"engine TSval {seg.TsVal} to the client is not a value the server sent");
         }
+        // RFC 7323 §3.2: an ACK echoes the peer's TSval; the server's loss recovery and RTT estimate read it.
+        if (seg.DestinationPort == 80 && seg.HasTimestamps && !seg.Has(TcpFlags.Syn) && _serverTsVals.Count > 0
+            && !_serverTsVals.Contains(seg.TsEcr))
+            Violations.Add($"engine TSecr {seg.TsEcr} to the server is not a value the server sent");
         Transmit(seg.DestinationPort == 80 ? Hop.EngineToServer : Hop.EngineToClient, copy);
     }
 
