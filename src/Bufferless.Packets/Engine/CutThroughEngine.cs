@@ -138,7 +138,8 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         else if (seg.SourcePort == _options.PlainPort)
         {
             var key = FlowKey.Create(seg.Destination, seg.Source, seg.DestinationPort);
-            if (_flows.Find(key) < 0)
+            int h = _flows.Find(key);
+            if (h < 0)
             {
                 // Not a flow the engine translates (a client talking plain HTTP to the server's port directly, or a
                 // flow already gone): routing sent it here only because of its port, so it goes on unchanged.
@@ -146,7 +147,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
                 _sink.Send(packet);
                 return;
             }
-            FromServer(key, ref seg);
+            FromServer(h, ref seg);
         }
         else
         {
@@ -199,14 +200,9 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
             ScheduleTimer(h, ref _flows[h]);
     }
 
-    private void FromServer(in FlowKey key, ref Segment seg)
+    /// <summary>A server packet of flow <paramref name="h"/> (found once by the dispatcher).</summary>
+    private void FromServer(int h, ref Segment seg)
     {
-        int h = _flows.Find(key);
-        if (h < 0)
-        {
-            Counters.Drop(DropReason.NoFlow);
-            return;
-        }
         _currentFlow = h;
         ref Flow f = ref _flows[h];
         f.LastActivityMs = _now;
