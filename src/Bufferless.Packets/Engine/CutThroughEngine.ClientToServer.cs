@@ -89,6 +89,10 @@ public sealed partial class CutThroughEngine
             int record = Math.Max(1, MaxRecordPlaintext(ref f)) + f.Overhead;
             long records = (availC + record - 1) / record;
             plain = Math.Max(0, availC - records * f.Overhead);
+            // DESIGN.md §6 (map size): what may be in flight is also capped by the records the map can still take,
+            // so a server that fills the window with full segments never meets a full map.
+            int freeRecords = _options.MaxRecordsInFlight - (_s2cMaps[h]?.Count ?? 0);
+            plain = Math.Min(plain, (long)freeRecords * MaxRecordPlaintext(ref f));
         }
         long window = Seq.Diff(f.S2cNextS, AckForServer(h, ref f)) + plain;
         return (ushort)Math.Min(65535, window >> f.ClientWScale);
@@ -373,7 +377,7 @@ public sealed partial class CutThroughEngine
 
     private bool AppendC2s(int h, ref Flow f, int cLength, int sLength, SeqMapKind kind)
     {
-        SeqMap map = RentMap(ref _c2sMaps[h], f.C2sRecord);
+        SeqMap map = RentMap(ref _c2sMaps[h], f.C2sRecord, storeTags: false);
         if (map.IsFull)
         {
             Counters.Drop(DropReason.MapFull);
@@ -386,7 +390,7 @@ public sealed partial class CutThroughEngine
     /// <summary>The last body byte of a record arrived: check the tag, then act on the content type.</summary>
     private bool CompleteClientRecord(int h, ref Flow f, int pending)
     {
-        SeqMap map = RentMap(ref _c2sMaps[h], f.C2sRecord);
+        SeqMap map = RentMap(ref _c2sMaps[h], f.C2sRecord, storeTags: false);
         if (map.IsFull)
         {
             Counters.Drop(DropReason.MapFull);

@@ -89,7 +89,7 @@ public sealed partial class CutThroughEngine
         int max = MaxRecordPlaintext(ref f);
         while (!data.IsEmpty)
         {
-            SeqMap map = RentMap(ref _s2cMaps[h], f.S2cRecord);
+            SeqMap map = RentMap(ref _s2cMaps[h], f.S2cRecord, storeTags: true);
             if (map.IsFull)
             {
                 // Invariant 4: the map is bounded; the server sends these bytes again once the client acknowledges.
@@ -138,7 +138,7 @@ public sealed partial class CutThroughEngine
         bool sent = false;
         for (; i < map.Count; i++)
         {
-            ref SeqMapEntry e = ref map[i];
+            SeqMapEntry e = map[i];
             if (e.Kind != SeqMapKind.Data || Seq.Gt(e.AEnd, to))
             {
                 if (e.Kind == SeqMapKind.Data && Seq.Lt(e.A, to))
@@ -159,7 +159,7 @@ public sealed partial class CutThroughEngine
     {
         if (finSeq == f.S2cNextS && !f.Has(FlowFlags.ServerFin))
         {
-            SeqMap map = RentMap(ref _s2cMaps[h], f.S2cRecord);
+            SeqMap map = RentMap(ref _s2cMaps[h], f.S2cRecord, storeTags: true);
             if (map.IsFull)
             {
                 Counters.Drop(DropReason.MapFull);

@@ -342,12 +342,16 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         _flows.Remove(h);
     }
 
-    private SeqMap RentMap(ref SeqMap? slot, ulong firstRecord)
+    /// <summary>
+    /// A flow direction's map, taken from the pool when data goes in flight. <paramref name="storeTags"/>: the engine
+    /// seals these records (server to client), so each keeps its short tag (invariant 2).
+    /// </summary>
+    private SeqMap RentMap(ref SeqMap? slot, ulong firstRecord, bool storeTags)
     {
         if (slot is not null)
             return slot;
         slot = _mapPool.Count > 0 ? _mapPool.Pop() : new SeqMap(_options.MaxRecordsInFlight);
-        slot.Reset(firstRecord);
+        slot.Reset(firstRecord, storeTags);
         return slot;
     }
 
@@ -355,6 +359,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     {
         if (slot is null)
             return;
+        slot.Trim();
         _mapPool.Push(slot);
         slot = null;
     }

@@ -15,6 +15,13 @@ namespace Bufferless.Packets.Tests.Simulation;
 /// </summary>
 internal sealed class EngineHarness : IPacketSink, IDisposable
 {
+    /// <summary>The engine's sink when several harnesses (flows) share one engine: output goes to the flow being driven.</summary>
+    public sealed class Router : IPacketSink
+    {
+        public EngineHarness? Current;
+        public void Send(ReadOnlySpan<byte> ipPacket) => Current?.Send(ipPacket);
+    }
+
     public const ushort ClientPort = 40000;
     public const int ClientMss = 1460;
     /// <summary>Payload of a full client segment: the MSS less the timestamp option (RFC 6691).</summary>
@@ -39,10 +46,27 @@ internal sealed class EngineHarness : IPacketSink, IDisposable
     private uint _tlsRcvNxt;
     private uint _serverTakeNxt;
 
+    private readonly Router _router;
+    private readonly bool _ownsEngine;
+
     public EngineHarness(CutThroughOptions options, TlsCipherSuite suite = TlsCipherSuite.Aes128GcmSha256, int clientPort = ClientPort)
+        : this(null, new Router(), suite, clientPort, options)
+    {
+    }
+
+    /// <summary>One more flow on an engine another harness (or the test) made with <paramref name="router"/> as its sink.</summary>
+    public EngineHarness(CutThroughEngine engine, Router router, int clientPort, TlsCipherSuite suite = TlsCipherSuite.Aes128GcmSha256)
+        : this(engine, router, suite, clientPort, null)
+    {
+    }
+
+    private EngineHarness(CutThroughEngine? engine, Router router, TlsCipherSuite suite, int clientPort, CutThroughOptions? options)
     {
         _clientPort = clientPort;
-        Engine = new CutThroughEngine(options, this);
+        _router = router;
+        _router.Current = this;
+        _ownsEngine = engine is null;
+        Engine = engine ?? new CutThroughEngine(options!, router);
         _tls = new TlsTestClient(new TlsTestClientOptions { Suites = [suite] });
         _serverChunk = new byte[16384];
         new Random(5).NextBytes(_serverChunk);
@@ -87,7 +111,7 @@ internal sealed class EngineHarness : IPacketSink, IDisposable
         (seg.DestinationPort == 80 ? ToServer : ToClient).Add(copy);
     }
 
-    private byte[] Packet(bool fromClient, uint seq, uint ack, TcpFlags flags, ReadOnlySpan<byte> payload, bool syn = false)
+    public byte[] Packet(bool fromClient, uint seq, uint ack, TcpFlags flags, ReadOnlySpan<byte> payload, bool syn = false)
     {
         var o = new OutSegment
         {
@@ -113,6 +137,8 @@ internal sealed class EngineHarness : IPacketSink, IDisposable
     /// <summary>TCP set-up and the TLS handshake through the engine; afterwards the flow is in cut-through.</summary>
     public void Establish()
     {
+        _router.Current = this;
+        long completed = Engine.Counters.HandshakesCompleted;
         Engine.OnPacket(Packet(true, ClientIsn, 0, TcpFlags.Syn, default, syn: true), _now);
         Engine.OnPacket(Packet(false, ServerIsn, ClientIsn + 1, TcpFlags.Syn | TcpFlags.Ack, default, syn: true), _now);
         ClientNext = ClientIsn + 1;
@@ -125,7 +151,7 @@ internal sealed class EngineHarness : IPacketSink, IDisposable
         ToServer.Clear();
         _tls.Start();
         ClientWrite(_tls.TakeOutput());
-        for (int round = 0; round < 20 && Engine.Counters.HandshakesCompleted == 0; round++)
+        for (int round = 0; round < 20 && Engine.Counters.HandshakesCompleted == completed; round++)
         {
             DeliverToClient();
             byte[] output = _tls.TakeOutput();
@@ -133,7 +159,7 @@ internal sealed class EngineHarness : IPacketSink, IDisposable
                 break;
             ClientWrite(output);
         }
-        if (Engine.Counters.HandshakesCompleted != 1 || !_tls.HandshakeComplete || _tls.Error is not null)
+        if (Engine.Counters.HandshakesCompleted != completed + 1 || !_tls.HandshakeComplete || _tls.Error is not null)
             throw new InvalidOperationException($"handshake through the engine failed: {_tls.Error}; {Engine.Counters}");
         DeliverToClient();
         ClientRcvNxt = _tlsRcvNxt;
@@ -143,6 +169,7 @@ internal sealed class EngineHarness : IPacketSink, IDisposable
     /// <summary>Client bytes in segments of at most 1448, acknowledging what the client has.</summary>
     public void ClientWrite(ReadOnlySpan<byte> bytes)
     {
+        _router.Current = this;
         while (!bytes.IsEmpty)
         {
             int n = Math.Min(SegmentPayload, bytes.Length);
@@ -264,13 +291,25 @@ internal sealed class EngineHarness : IPacketSink, IDisposable
 
     public void Feed(byte[][] batch)
     {
+        _router.Current = this;
         foreach (byte[] p in batch)
             Engine.OnPacket(p, _now);
     }
 
+    /// <summary>Drops the client's TLS state (the flow stays in the engine): thousands of flows need not keep it.</summary>
+    public void ReleaseClient()
+    {
+        if (!_clientReleased)
+            _tls.Dispose();
+        _clientReleased = true;
+    }
+
+    private bool _clientReleased;
+
     public void Dispose()
     {
-        Engine.Dispose();
-        _tls.Dispose();
+        if (_ownsEngine)
+            Engine.Dispose();
+        ReleaseClient();
     }
 }
