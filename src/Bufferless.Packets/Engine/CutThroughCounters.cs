@@ -20,6 +20,10 @@ public enum DropReason
     InternalError,
     /// <summary>A record's MAC state was lost when another flow took its AEAD cache entry (the record comes again).</summary>
     KeyCacheEvicted,
+    /// <summary>Server data while the engine's KeyUpdate waits for the old key's records to be acknowledged.</summary>
+    KeyUpdatePending,
+    /// <summary>A client KeyUpdate arrived while the previous one was still ahead of the server's ACK (the client resends it).</summary>
+    KeyUpdateBusy,
 }
 
 /// <summary>
@@ -52,6 +56,12 @@ public sealed class CutThroughCounters
     public long FlowsExpiredHandshake;
     public long ProtocolErrors;
     public long HeldBytes;
+    public long KeyUpdatesReceived;
+    public long KeyUpdatesSent;
+    /// <summary>Retransmissions of the engine's own records after the handshake (its KeyUpdate).</summary>
+    public long OwnRetransmissions;
+    /// <summary>Rewinds to before a client KeyUpdate that went back to the read key in force there.</summary>
+    public long ReadKeyRestores;
 
     public long Drops(DropReason reason) => _drops[(int)reason];
     internal void Drop(DropReason reason) => _drops[(int)reason]++;
@@ -65,6 +75,7 @@ public sealed class CutThroughCounters
         b.Append($"handshake={Flows(Packets.Flows.FlowState.Handshake)} established={Flows(Packets.Flows.FlowState.Established)} closed={Flows(Packets.Flows.FlowState.Closed)}; ");
         b.Append($"created={FlowsCreated} handshakes={HandshakesCompleted} failed={HandshakesFailed}; ");
         b.Append($"records dec={RecordsDecrypted} enc={RecordsEncrypted} reenc={RetransmissionsReEncrypted}; ");
+        b.Append($"keyupdates in={KeyUpdatesReceived} out={KeyUpdatesSent} restores={ReadKeyRestores}; ");
         b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough}; drops");
         foreach (DropReason r in Enum.GetValues<DropReason>())
             if (Drops(r) > 0)

@@ -50,6 +50,7 @@ public sealed partial class CutThroughEngine
         if (Seq.Le(ack, f.ClientAck) || Seq.Gt(ack, f.S2cNextC))
             return moved;
         f.ClientAck = ack;
+        NoteOwnBytesAcked(ref f, ack);
         if (_s2cMaps[h] is { } map)
         {
             if (map.Acknowledge(ack, out _) > 0)
@@ -57,6 +58,8 @@ public sealed partial class CutThroughEngine
             if (map.Count == 0)
                 ReturnMap(ref _s2cMaps[h]);
         }
+        if (f.Has(FlowFlags.KeyUpdatePending))
+            TrySendOwnKeyUpdate(h, ref f);
         return moved;
     }
 
@@ -202,6 +205,20 @@ public sealed partial class CutThroughEngine
         f.Assembler.Reset();
         _keys.EndOpen(h);
         ReleaseHeld(h);
+        if (_readKeyHistories[h] is { } history)
+        {
+            // A client KeyUpdate record comes again: the records before it were sealed under the secret before it.
+            Span<byte> secret = stackalloc byte[TrafficKeyUpdate.MaxSecret];
+            int length = history.TakeForRewind(c, secret);
+            if (length > 0)
+            {
+                _keys.RestoreRead(h, secret[..length]);
+                Counters.ReadKeyRestores++;
+            }
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(secret);
+            if (history.Count == 0)
+                ReturnHistory(h);
+        }
         if (f.Has(FlowFlags.ClientCloseNotify) && Seq.Gt(f.C2sCloseNotifyEnd, c))
             f.Flags &= ~FlowFlags.ClientCloseNotify;
         if (f.Has(FlowFlags.ClientFin))
@@ -257,8 +274,10 @@ public sealed partial class CutThroughEngine
                 return sent;
             if (f.Assembler.BodyComplete)
             {
+                uint recordEnd = f.C2sNextC;
                 sent |= CompleteClientRecord(h, ref f, pending);
-                if (f.State != FlowState.Established)
+                // The record was forgotten (map full, a KeyUpdate that must wait): the rest of the segment comes again.
+                if (f.State != FlowState.Established || f.C2sNextC != recordEnd)
                     return sent;
             }
             else if (_bufferless)
@@ -448,6 +467,7 @@ public sealed partial class CutThroughEngine
         }
         int recordLength = f.Assembler.Prefix + bodyLength;
         bool sent = false;
+        bool keyUpdate = false;
         switch (type)
         {
             case TlsContentType.ApplicationData:
@@ -480,9 +500,26 @@ public sealed partial class CutThroughEngine
                     f.C2sCloseNotifyEnd = f.C2sNextC;
                 }
                 break;
+            case TlsContentType.Handshake when !f.Has(FlowFlags.Tls12):
+                if (!CheckClientKeyUpdate(h, ref f, content, out bool updateRequested))
+                    return false;
+                if (_readKeyHistories[h] is { IsFull: true })
+                {
+                    // Too many KeyUpdates ahead of the server's ACK: a rewind could need the key from before each, and
+                    // only so many are kept (invariant 4). Forget this record; the client sends it again.
+                    ReleaseHeld(h);
+                    Counters.Drop(DropReason.KeyUpdateBusy);
+                    Unwind(h, ref f);
+                    return false;
+                }
+                map.Append(f.C2sRecordStartC, f.C2sRecordStartS, recordLength, 0, SeqMapKind.Consumed, 0);
+                keyUpdate = true;
+                if (updateRequested)
+                    f.Flags |= FlowFlags.KeyUpdatePending;
+                break;
             default:
-                // Post-handshake messages (KeyUpdate, RFC 8446 §4.6.3) are not followed by the engine yet: the
-                // flow ends with unexpected_message rather than guess at keys.
+                // RFC 8446 §5: any other type (or a TLS 1.2 handshake record, which would be renegotiation) is
+                // unexpected_message.
                 ReleaseHeld(h);
                 FailFlow(h, ref f, TlsAlertDescription.UnexpectedMessage);
                 return false;
@@ -493,8 +530,53 @@ public sealed partial class CutThroughEngine
         f.C2sTail = 0;
         f.C2sTailLength = 0;
         f.Assembler.NextRecord();
+        if (keyUpdate)
+        {
+            // RFC 8446 §4.6.3: the client's next record is protected with its next traffic secret; RFC 8446 §5.3:
+            // the record number restarts at 0 with the new key. The record itself is never forwarded.
+            Counters.KeyUpdatesReceived++;
+            Span<byte> previous = stackalloc byte[TrafficKeyUpdate.MaxSecret];
+            int length = _keys.UpdateRead(h, previous);
+            RentHistory(h).Push(f.C2sRecordStartC, previous[..length]);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(previous);
+            f.C2sRecord = 0;
+            map.RestartNumbering(0);
+            TrySendOwnKeyUpdate(h, ref f);
+        }
         SendAckToServerIfIdle(h, ref f);
         return sent;
+    }
+
+    /// <summary>
+    /// A TLS 1.3 handshake record after the handshake: only a whole KeyUpdate is accepted (RFC 8446 §4.6.3; the
+    /// engine offers no post-handshake authentication, and RFC 8446 §5.1 keeps a KeyUpdate alone at the end of its
+    /// record, since the key changes after it).
+    /// </summary>
+    private bool CheckClientKeyUpdate(int h, ref Flow f, ReadOnlySpan<byte> content, out bool updateRequested)
+    {
+        updateRequested = false;
+        if (content.Length < 4 || content[0] != 24 || !_keys.CanUpdate(h))
+        {
+            ReleaseHeld(h);
+            FailFlow(h, ref f, TlsAlertDescription.UnexpectedMessage);
+            return false;
+        }
+        if (content.Length != 5 || content[1] != 0 || content[2] != 0 || content[3] != 1)
+        {
+            ReleaseHeld(h);
+            FailFlow(h, ref f, TlsAlertDescription.DecodeError);
+            return false;
+        }
+        // RFC 8446 §4.6.3: request_update is update_not_requested(0) or update_requested(1); anything else is
+        // illegal_parameter.
+        if (content[4] > 1)
+        {
+            ReleaseHeld(h);
+            FailFlow(h, ref f, TlsAlertDescription.IllegalParameter);
+            return false;
+        }
+        updateRequested = content[4] == 1;
+        return true;
     }
 
     /// <summary>
@@ -504,7 +586,32 @@ public sealed partial class CutThroughEngine
     private void SendAckToServerIfIdle(int h, ref Flow f)
     {
         if (_c2sMaps[h] is { Count: > 0 } map && Seq.Ge(f.ServerAck, map[0].BEnd) && map.Acknowledge(f.ServerAck, out _) > 0)
+        {
+            NoteClientKeyUpdatePassed(h, ref f);
             SendAckToClient(h, ref f);
+        }
+    }
+
+    /// <summary>Once a client KeyUpdate record left the map no rewind reaches before it: the secret before it goes.</summary>
+    private void NoteClientKeyUpdatePassed(int h, ref Flow f)
+    {
+        if (_readKeyHistories[h] is not { } history)
+            return;
+        history.DropPassed(_c2sMaps[h] is { Count: > 0 } map ? map[0].A : null);
+        if (history.Count == 0)
+            ReturnHistory(h);
+    }
+
+    private ReadKeyHistory RentHistory(int h) =>
+        _readKeyHistories[h] ??= _historyPool.Count > 0 ? _historyPool.Pop() : new ReadKeyHistory();
+
+    private void ReturnHistory(int h)
+    {
+        if (_readKeyHistories[h] is not { } history)
+            return;
+        history.Clear();
+        _historyPool.Push(history);
+        _readKeyHistories[h] = null;
     }
 
     /// <summary>

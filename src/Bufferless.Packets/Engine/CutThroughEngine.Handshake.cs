@@ -387,6 +387,8 @@ public sealed partial class CutThroughEngine
         using (TlsTrafficKeys keys = hs.Tls.TakeRecordProtection())
         {
             _keys.Set(h, keys.Aead, keys.ReadKey, keys.ReadIv, keys.WriteKey, keys.WriteIv);
+            if (keys.Version != TlsVersion.Tls12)
+                _keys.SetSecrets(h, keys.ReadTrafficSecret, keys.WriteTrafficSecret);
             f.C2sRecord = keys.NextReadSequence;
             f.S2cRecord = keys.NextWriteSequence;
             f.Overhead = (byte)keys.RecordOverhead;

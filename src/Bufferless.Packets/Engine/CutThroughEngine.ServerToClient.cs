@@ -45,6 +45,7 @@ public sealed partial class CutThroughEngine
                 moved = true;
             if (map.Count == 0)
                 ReturnMap(ref _c2sMaps[h]);
+            NoteClientKeyUpdatePassed(h, ref f);
         }
         return moved;
     }
@@ -89,6 +90,20 @@ public sealed partial class CutThroughEngine
         int max = MaxRecordPlaintext(ref f);
         while (!data.IsEmpty)
         {
+            if (f.S2cRecord >= (ulong)_options.KeyUpdateAfterRecords && _keys.CanUpdate(h) && !f.Has(FlowFlags.OwnBytesUnacked))
+            {
+                // RFC 8446 §5.5: keys are updated before the AEAD's record limit is reached.
+                f.Flags |= FlowFlags.KeyUpdatePending;
+                TrySendOwnKeyUpdate(h, ref f);
+            }
+            if (f.Has(FlowFlags.KeyUpdatePending))
+            {
+                // The KeyUpdate goes first (RFC 8446 §4.6.3: before the next application data record), and only once
+                // every record under the old key is acknowledged, so no retransmission ever needs that key again.
+                // Nothing here was acknowledged to the server: it sends these bytes again.
+                Counters.Drop(DropReason.KeyUpdatePending);
+                break;
+            }
             SeqMap map = RentMap(ref _s2cMaps[h], f.S2cRecord, storeTags: true);
             if (map.IsFull)
             {
@@ -248,8 +263,74 @@ public sealed partial class CutThroughEngine
             CloseFlow(h, ref f);
             return false;
         }
-        Observer?.OnSeal(h, record, (byte)type, content);
+        Observer?.OnSeal(h, _keys.Epoch(h, KeyStore.WriteDirection), record, (byte)type, content);
         EmitToClient(ref f, o, recordLength);
         return true;
+    }
+
+    /// <summary>
+    /// Sends the engine's KeyUpdate (RFC 8446 §4.6.3, update_not_requested) once it is owed and every record under
+    /// the current write key is acknowledged (the map is empty and the handshake flight is gone), then moves the write
+    /// key on and restarts record numbers at 0 (RFC 8446 §5.3). The sealed record takes client-side sequence space
+    /// like the handshake flight and is kept in the flow slot and retransmitted until acknowledged (DESIGN.md §6);
+    /// later server records follow it in the map.
+    /// </summary>
+    private void TrySendOwnKeyUpdate(int h, ref Flow f)
+    {
+        if (!f.Has(FlowFlags.KeyUpdatePending) || f.Has(FlowFlags.OwnBytesUnacked) || _s2cMaps[h] is { Count: > 0 } || _handshakes[h] is not null)
+            return;
+        if (f.Has(FlowFlags.ServerFin))
+        {
+            // close_notify went out: no record follows it (RFC 8446 §6.1), a KeyUpdate neither.
+            f.Flags &= ~FlowFlags.KeyUpdatePending;
+            return;
+        }
+        ReadOnlySpan<byte> keyUpdate = [24, 0, 0, 1, 0];
+        if (!SealAndSend(h, ref f, f.S2cRecord, f.S2cNextC, keyUpdate, TlsContentType.Handshake, TcpFlags.Ack | TcpFlags.Psh, null, out _))
+            return;
+        int length = keyUpdate.Length + f.Overhead;
+        OutSegment o = ToClient(ref f, 0, 0, TcpFlags.Ack | TcpFlags.Psh, 0);
+        PayloadArea(o)[..length].CopyTo(f.OwnBytes);
+        f.S2cOwnStart = f.S2cNextC;
+        f.S2cOwnLength = (byte)length;
+        f.S2cNextC += (uint)length;
+        _keys.UpdateWrite(h);
+        f.S2cRecord = 0;
+        f.Flags = (f.Flags & ~FlowFlags.KeyUpdatePending) | FlowFlags.OwnBytesUnacked;
+        f.Retransmissions = 0;
+        f.RetransmitTimeoutMs = _options.InitialRetransmitTimeoutMs;
+        f.RetransmitDeadline = _now + f.RetransmitTimeoutMs;
+        Counters.KeyUpdatesSent++;
+    }
+
+    /// <summary>The client acknowledged up to <paramref name="ack"/>: the engine's own record may be done with.</summary>
+    private void NoteOwnBytesAcked(ref Flow f, uint ack)
+    {
+        if (!f.Has(FlowFlags.OwnBytesUnacked) || Seq.Lt(ack, f.S2cOwnStart + f.S2cOwnLength))
+            return;
+        f.Flags &= ~FlowFlags.OwnBytesUnacked;
+        f.RetransmitDeadline = long.MaxValue;
+        f.Retransmissions = 0;
+        CryptographicOperations.ZeroMemory(f.OwnBytes);
+    }
+
+    /// <summary>Timer: the engine's KeyUpdate record again, byte for byte, with backoff (like the flight).</summary>
+    private void RetransmitOwnBytes(int h, ref Flow f)
+    {
+        f.RetransmitDeadline = long.MaxValue;
+        if (!f.Has(FlowFlags.OwnBytesUnacked))
+            return;
+        if (f.Retransmissions >= _options.MaxRetransmissions)
+        {
+            Expire(h, ref f);
+            return;
+        }
+        f.Retransmissions++;
+        Counters.OwnRetransmissions++;
+        OutSegment o = ToClient(ref f, f.S2cOwnStart, AckForClient(h, ref f), TcpFlags.Ack | TcpFlags.Psh, WindowToClient(ref f));
+        ((ReadOnlySpan<byte>)f.OwnBytes)[..f.S2cOwnLength].CopyTo(PayloadArea(o));
+        EmitToClient(ref f, o, f.S2cOwnLength);
+        f.RetransmitTimeoutMs = Math.Min(f.RetransmitTimeoutMs * 2, 60_000);
+        f.RetransmitDeadline = _now + f.RetransmitTimeoutMs;
     }
 }

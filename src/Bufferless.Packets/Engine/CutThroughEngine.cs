@@ -38,6 +38,8 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     private readonly SeqMap?[] _s2cMaps;
     private readonly byte[]?[] _held;
     private readonly Stack<SeqMap> _mapPool = new();
+    private readonly ReadKeyHistory?[] _readKeyHistories;
+    private readonly Stack<ReadKeyHistory> _historyPool = new();
     private readonly byte[] _out = new byte[SegmentCodec.MaxHeaders + RecordAssembler.MaxBody + RecordAssembler.HeaderSize + 64];
     private readonly byte[] _plain = new byte[RecordAssembler.MaxBody];
     private readonly bool _bufferless;
@@ -59,6 +61,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         _c2sMaps = new SeqMap?[options.MaxFlows];
         _s2cMaps = new SeqMap?[options.MaxFlows];
         _held = new byte[]?[options.MaxFlows];
+        _readKeyHistories = new ReadKeyHistory?[options.MaxFlows];
         if (options.MaxRecordsInFlight < 2 || (options.MaxRecordsInFlight & (options.MaxRecordsInFlight - 1)) != 0)
             throw new ArgumentException("MaxRecordsInFlight is a power of two", nameof(options));
     }
@@ -93,7 +96,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     public static int FixedBytesPerFlow =>
         System.Runtime.CompilerServices.Unsafe.SizeOf<Flow>() // the flow struct
         + KeyStore.BytesPerFlow                               // raw keys and IVs
-        + 4 * IntPtr.Size                                     // side-array slots (handshake, maps, held record)
+        + 5 * IntPtr.Size                                     // side-array slots (handshake, maps, held record, key history)
         + 2 * sizeof(int);                                    // hash bucket share (2 buckets per slot)
 
     // ---------------------------------------------------------------------------------------------------------
@@ -320,6 +323,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         }
         ReturnMap(ref _c2sMaps[h]);
         ReturnMap(ref _s2cMaps[h]);
+        ReturnHistory(h);
         ReleaseHeld(h);
         _keys.Clear(h);
     }
@@ -420,7 +424,12 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
             try
             {
                 if (nowMs > f.RetransmitDeadline)
-                    RetransmitFlight(h, ref f);
+                {
+                    if (f.Has(FlowFlags.OwnBytesUnacked))
+                        RetransmitOwnBytes(h, ref f);
+                    else
+                        RetransmitFlight(h, ref f);
+                }
                 if (f.State != FlowState.Free && nowMs > Deadline(ref f))
                     Expire(h, ref f);
                 if (f.State != FlowState.Free)

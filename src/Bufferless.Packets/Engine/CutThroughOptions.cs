@@ -51,6 +51,12 @@ public sealed class CutThroughOptions
     /// <summary>Keyed AEAD objects cached (direct-mapped by flow handle); idle flows keep only raw keys.</summary>
     public int AeadCacheSize { get; init; } = 1024;
 
+    /// <summary>
+    /// The engine updates its own write key (TLS 1.3 KeyUpdate) after sealing this many records under one key. RFC 8446
+    /// §5.5: AES-GCM may protect at most 2^24.5 full-size records per key; the default stays below. Tests set it low.
+    /// </summary>
+    public long KeyUpdateAfterRecords { get; init; } = 1L << 24;
+
     /// <summary>Key for the flow hash (random by default, so a flood cannot target one bucket).</summary>
     public ulong? HashSeed { get; init; }
 }

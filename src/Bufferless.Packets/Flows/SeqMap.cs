@@ -50,6 +50,8 @@ internal sealed class SeqMap
     {
         public uint A;
         public uint B;
+        /// <summary>Record number of the run's first record (records in a run are numbered consecutively).</summary>
+        public ulong Record;
         public int Count;
         public ushort ASize;
         public ushort BSize;
@@ -69,6 +71,8 @@ internal sealed class SeqMap
     private uint[] _tags;
     private int _tagHead;
     private bool _storeTags;
+    /// <summary>Number the next appended record gets.</summary>
+    private ulong _nextRecord;
 
     public SeqMap(int capacity)
     {
@@ -94,10 +98,28 @@ internal sealed class SeqMap
     /// <summary>Bytes the map's rings take now.</summary>
     public int FootprintBytes => _runs.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<Run>() + _tags.Length * sizeof(uint);
 
-    /// <summary>The record number of entry 0.</summary>
-    public ulong FirstRecordNumber { get; private set; }
+    /// <summary>The record number of entry 0 (or of the next record appended, when empty).</summary>
+    public ulong FirstRecordNumber => _runCount > 0 ? _runs[_runHead].Record : _nextRecord;
 
-    public ulong RecordNumber(int index) => FirstRecordNumber + (ulong)index;
+    /// <summary>
+    /// The record number of entry <paramref name="index"/>. Numbers run on from entry to entry except across a key
+    /// change (RFC 8446 §5.3: the sequence number restarts at 0 with new traffic keys, see <see cref="RestartNumbering"/>).
+    /// </summary>
+    public ulong RecordNumber(int index)
+    {
+        int left = index;
+        for (int k = 0; k < _runCount; k++)
+        {
+            ref Run run = ref _runs[(_runHead + k) & (_runs.Length - 1)];
+            if (left < run.Count)
+                return run.Record + (ulong)left;
+            left -= run.Count;
+        }
+        return _nextRecord + (ulong)left;
+    }
+
+    /// <summary>The next record appended has number <paramref name="next"/> (a key change, RFC 8446 §5.3).</summary>
+    public void RestartNumbering(ulong next) => _nextRecord = next;
 
     /// <summary>Entry <paramref name="index"/> (0 is the oldest record in flight).</summary>
     public SeqMapEntry this[int index]
@@ -138,7 +160,7 @@ internal sealed class SeqMap
         _runCount = 0;
         _tagHead = 0;
         Count = 0;
-        FirstRecordNumber = firstRecordNumber;
+        _nextRecord = firstRecordNumber;
         _storeTags = storeTags;
     }
 
@@ -169,10 +191,11 @@ internal sealed class SeqMap
             _tags[(_tagHead + Count) & (_tags.Length - 1)] = tag;
         }
         Count++;
+        ulong record = _nextRecord++;
         if (_runCount > 0)
         {
             ref Run last = ref _runs[(_runHead + _runCount - 1) & (_runs.Length - 1)];
-            if (last.ASize == aSize && last.BSize == bSize && last.Kind == kind
+            if (last.ASize == aSize && last.BSize == bSize && last.Kind == kind && last.Record + (ulong)last.Count == record
                 && last.A + (uint)(last.Count * aSize) == a && last.B + (uint)(last.Count * bSize) == b)
             {
                 last.Count++;
@@ -181,7 +204,7 @@ internal sealed class SeqMap
         }
         if (_runCount == _runs.Length)
             GrowRuns();
-        _runs[(_runHead + _runCount) & (_runs.Length - 1)] = new Run { A = a, B = b, Count = 1, ASize = aSize, BSize = bSize, Kind = kind };
+        _runs[(_runHead + _runCount) & (_runs.Length - 1)] = new Run { A = a, B = b, Record = record, Count = 1, ASize = aSize, BSize = bSize, Kind = kind };
         _runCount++;
     }
 
@@ -224,6 +247,7 @@ internal sealed class SeqMap
             aAck = run.A + (uint)(k * run.ASize);
             run.A = aAck;
             run.B += (uint)(k * run.BSize);
+            run.Record += (ulong)k;
             run.Count -= k;
             DropFront(k);
             dropped += k;
@@ -238,7 +262,6 @@ internal sealed class SeqMap
     private void DropFront(int k)
     {
         Count -= k;
-        FirstRecordNumber += (ulong)k;
         if (_storeTags)
             _tagHead = (_tagHead + k) & (_tags.Length - 1);
     }
@@ -280,6 +303,7 @@ internal sealed class SeqMap
     {
         if ((uint)index > (uint)Count)
             throw new ArgumentOutOfRangeException(nameof(index));
+        _nextRecord = RecordNumber(index);
         int left = index;
         int keptRuns = 0;
         for (; keptRuns < _runCount && left > 0; keptRuns++)
