@@ -24,6 +24,8 @@ public enum DropReason
     KeyUpdatePending,
     /// <summary>A client KeyUpdate arrived while the previous one was still ahead of the server's ACK (the client resends it).</summary>
     KeyUpdateBusy,
+    /// <summary>Server data beyond what the client's window and the bounded hold take (the server sends it again).</summary>
+    ClientWindowFull,
 }
 
 /// <summary>
@@ -56,6 +58,15 @@ public sealed class CutThroughCounters
     public long FlowsExpiredHandshake;
     public long ProtocolErrors;
     public long HeldBytes;
+    /// <summary>Bytes of server retransmission pieces waiting for the rest of their record (DESIGN.md §6).</summary>
+    public long PartialHeldBytes;
+    /// <summary>Server bytes held because the client's window was full (the patent's small-window case).</summary>
+    public long WindowHeldBytes;
+    /// <summary>Times server data was held for a full client window.</summary>
+    public long WindowHolds;
+    public long PartialRetransmissionPieces;
+    /// <summary>Records sealed again from retransmitted pieces that arrived split.</summary>
+    public long PartialRetransmissionsJoined;
     public long KeyUpdatesReceived;
     public long KeyUpdatesSent;
     /// <summary>Retransmissions of the engine's own records after the handshake (its KeyUpdate).</summary>
@@ -74,7 +85,7 @@ public sealed class CutThroughCounters
         b.Append($"flows syn={Flows(Packets.Flows.FlowState.SynSeen)} synack={Flows(Packets.Flows.FlowState.SynAckSeen)} ");
         b.Append($"handshake={Flows(Packets.Flows.FlowState.Handshake)} established={Flows(Packets.Flows.FlowState.Established)} closed={Flows(Packets.Flows.FlowState.Closed)}; ");
         b.Append($"created={FlowsCreated} handshakes={HandshakesCompleted} failed={HandshakesFailed}; ");
-        b.Append($"records dec={RecordsDecrypted} enc={RecordsEncrypted} reenc={RetransmissionsReEncrypted}; ");
+        b.Append($"records dec={RecordsDecrypted} enc={RecordsEncrypted} reenc={RetransmissionsReEncrypted} joined={PartialRetransmissionsJoined}; ");
         b.Append($"keyupdates in={KeyUpdatesReceived} out={KeyUpdatesSent} restores={ReadKeyRestores}; ");
         b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough}; drops");
         foreach (DropReason r in Enum.GetValues<DropReason>())

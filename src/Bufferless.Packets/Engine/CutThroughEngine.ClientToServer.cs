@@ -57,9 +57,12 @@ public sealed partial class CutThroughEngine
                 moved = true;
             if (map.Count == 0)
                 ReturnMap(ref _s2cMaps[h]);
+            NotePartialAcked(h, ref f);
         }
         if (f.Has(FlowFlags.KeyUpdatePending))
             TrySendOwnKeyUpdate(h, ref f);
+        if (f.S2cHoldLength > 0)
+            ReleaseWindowHold(h, ref f);
         return moved;
     }
 

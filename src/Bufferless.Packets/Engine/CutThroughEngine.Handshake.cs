@@ -307,7 +307,8 @@ public sealed partial class CutThroughEngine
     {
         HandshakeContext hs = _handshakes[h]!;
         bool sent = false;
-        uint windowEnd = f.ClientAck + Math.Max(f.ClientWindow, (uint)f.ClientMss);
+        // RFC 9293 §3.8.6: never beyond the client's window (a tiny window gets small segments; zero still lets one byte probe it).
+        uint windowEnd = f.ClientAck + Math.Max(f.ClientWindow, 1u);
         while (Seq.Lt(hs.SndNxt, hs.FlightEnd) && Seq.Lt(hs.SndNxt, windowEnd))
         {
             int max = Math.Min(SegmentRoom(ref f), Seq.Diff(windowEnd, hs.SndNxt));

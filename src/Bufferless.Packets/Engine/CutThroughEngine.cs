@@ -39,6 +39,8 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     private readonly byte[]?[] _held;
     private readonly Stack<SeqMap> _mapPool = new();
     private readonly ReadKeyHistory?[] _readKeyHistories;
+    private readonly byte[]?[] _s2cPartials;
+    private readonly byte[]?[] _s2cHolds;
     private readonly Stack<ReadKeyHistory> _historyPool = new();
     private readonly byte[] _out = new byte[SegmentCodec.MaxHeaders + RecordAssembler.MaxBody + RecordAssembler.HeaderSize + 64];
     private readonly byte[] _plain = new byte[RecordAssembler.MaxBody];
@@ -62,6 +64,8 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         _s2cMaps = new SeqMap?[options.MaxFlows];
         _held = new byte[]?[options.MaxFlows];
         _readKeyHistories = new ReadKeyHistory?[options.MaxFlows];
+        _s2cPartials = new byte[]?[options.MaxFlows];
+        _s2cHolds = new byte[]?[options.MaxFlows];
         if (options.MaxRecordsInFlight < 2 || (options.MaxRecordsInFlight & (options.MaxRecordsInFlight - 1)) != 0)
             throw new ArgumentException("MaxRecordsInFlight is a power of two", nameof(options));
     }
@@ -96,7 +100,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     public static int FixedBytesPerFlow =>
         System.Runtime.CompilerServices.Unsafe.SizeOf<Flow>() // the flow struct
         + KeyStore.BytesPerFlow                               // raw keys and IVs
-        + 5 * IntPtr.Size                                     // side-array slots (handshake, maps, held record, key history)
+        + 7 * IntPtr.Size                                     // side-array slots (handshake, maps, held record, key history, partial record, window hold)
         + 2 * sizeof(int);                                    // hash bucket share (2 buckets per slot)
 
     // ---------------------------------------------------------------------------------------------------------
@@ -325,6 +329,8 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         ReturnMap(ref _s2cMaps[h]);
         ReturnHistory(h);
         ReleaseHeld(h);
+        ReleasePartial(h);
+        ReleaseWindowHoldBuffer(h);
         _keys.Clear(h);
     }
 
@@ -370,7 +376,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
 
     private bool TryHold(int h, int bytes)
     {
-        if (Counters.HeldBytes + bytes > _options.GlobalHoldBudgetBytes)
+        if (Counters.HeldBytes + Counters.PartialHeldBytes + Counters.WindowHeldBytes + bytes > _options.GlobalHoldBudgetBytes)
             return false;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(bytes);
         _held[h] = buffer;
@@ -489,6 +495,8 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
             _handshakes[h]?.Dispose();
             _handshakes[h] = null;
             ReleaseHeld(h);
+            ReleasePartial(h);
+            ReleaseWindowHoldBuffer(h);
         }
         _keys.Dispose();
     }

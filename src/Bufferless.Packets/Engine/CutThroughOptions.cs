@@ -45,6 +45,12 @@ public sealed class CutThroughOptions
     /// <summary>Bytes all flows together may hold for records in flight (verified mode holds one record per flow).</summary>
     public long GlobalHoldBudgetBytes { get; init; } = 64L << 20;
 
+    /// <summary>
+    /// Server bytes a flow may hold while the client's window is full (the patent's small-window case), within the
+    /// global budget; beyond it server data is not acknowledged and comes again. 0 disables holding.
+    /// </summary>
+    public int WindowHoldBytes { get; init; } = 8192;
+
     /// <summary>Records in flight per flow and direction (the sequence map's capacity; a power of two).</summary>
     public int MaxRecordsInFlight { get; init; } = 2048;
 

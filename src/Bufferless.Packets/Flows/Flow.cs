@@ -117,6 +117,11 @@ internal struct Flow
     /// Bytes the engine itself sent into the client's stream after the handshake (its KeyUpdate record, DESIGN.md §6:
     /// kept until acknowledged): where they start in C space, how many, and the sealed bytes.
     /// </summary>
+    /// <summary>Server-space start of the record whose retransmitted pieces are being collected, and how many bytes of it are in.</summary>
+    public uint S2cPartialA;
+    /// <summary>Server bytes held from <see cref="S2cNextS"/> on because the client's window is full.</summary>
+    public ushort S2cHoldLength;
+    public ushort S2cPartialFill;
     public uint S2cOwnStart;
     public byte S2cOwnLength;
     public OwnRecordBytes OwnBytes;

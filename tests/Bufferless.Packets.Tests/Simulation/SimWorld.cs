@@ -77,6 +77,9 @@ internal sealed record SimScenario
         // Then, for TLS 1.3, a fifth of seeds with client KeyUpdates and an eighth with engine KeyUpdates.
         int clientKeyUpdates = r.Next(5) == 0 ? r.Next(2, 12) : 0;
         long engineKeyUpdates = r.Next(8) == 0 ? r.Next(3, 40) : 0;
+        // A quarter of seeds: the server cuts its retransmissions into pieces (a smaller path MTU, DESIGN.md §6).
+        int retransmitPiece = r.Next(4) == 0 ? r.Next(100, 1000) : 0;
+        s = s with { Server = s.Server with { RetransmitPiece = retransmitPiece } };
         if (!tls12)
         {
             return s with
@@ -98,7 +101,7 @@ internal sealed record SimScenario
     public override string ToString() =>
         $"seed {Seed} mode {Mode} v6 {IPv6} {(Tls12 ? "TLS1.2" : "TLS1.3")} {Handshake} {Suite} client mss {Client.Mss} ws {Client.WindowScale} ts {Client.Timestamps} win {Client.ReceiveWindow}; " +
         $"server mss {Server.Mss} ws {Server.WindowScale} ts {Server.Timestamps} win {Server.ReceiveWindow}; bytes {ClientBytes}/{ServerBytes}; " +
-        $"keyupdates client every {ClientKeyUpdateEvery} engine after {EngineKeyUpdateAfter}; " +
+        $"keyupdates client every {ClientKeyUpdateEvery} engine after {EngineKeyUpdateAfter}; server retransmits in pieces of {Server.RetransmitPiece}; " +
         $"loss {ClientToEngine.Loss:F3}/{EngineToClient.Loss:F3}/{ServerToEngine.Loss:F3}/{EngineToServer.Loss:F3}";
 }
 
@@ -425,6 +428,8 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
             failures.Add("the client's session was not resumed");
         if (Done && Tls.ReceivedAlert != TlsAlertDescription.CloseNotify)
             failures.Add($"client did not get close_notify (alert {Tls.ReceivedAlert})");
+        if (Client.BeyondWindowBytes > 0)
+            failures.Add($"engine sent {Client.BeyondWindowBytes} bytes beyond the client's window");
         failures.AddRange(Client.Errors);
         failures.AddRange(Server.Errors);
         if (Engine.Counters.Drops(DropReason.InternalError) > 0)
