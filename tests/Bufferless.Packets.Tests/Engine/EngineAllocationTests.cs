@@ -25,12 +25,9 @@ public class EngineAllocationTests
         harness.Establish();
         harness.Capture = false;
         harness.Feed(harness.BuildClientBatch(Warmup, recordSize));
-        byte[][] batch = harness.BuildClientBatch(Measured, recordSize);
         long decrypted = harness.Engine.Counters.RecordsDecrypted;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        harness.Feed(batch);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(harness.Engine.Counters.RecordsDecrypted - decrypted >= Measured * EngineHarness.SegmentPayload / (recordSize + 22) - 1,
+        long allocated = MinOfTwoRounds(() => harness.BuildClientBatch(Measured, recordSize), harness.Feed);
+        Assert.True(harness.Engine.Counters.RecordsDecrypted - decrypted >= 2 * (Measured * EngineHarness.SegmentPayload / (recordSize + 22) - 1),
             harness.Engine.Counters.ToString());
         Assert.Equal(0, harness.Engine.Counters.ProtocolErrors + harness.Engine.Counters.TagFailures);
         Assert.True(allocated == 0, $"{allocated} bytes allocated for {Measured} client segments ({(double)allocated / Measured:F1} per packet)");
@@ -45,13 +42,28 @@ public class EngineAllocationTests
         harness.Establish();
         harness.Capture = false;
         harness.Feed(harness.BuildServerBatch(Warmup));
-        byte[][] batch = harness.BuildServerBatch(Measured);
         long encrypted = harness.Engine.Counters.RecordsEncrypted;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        harness.Feed(batch);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(Measured, harness.Engine.Counters.RecordsEncrypted - encrypted);
+        long allocated = MinOfTwoRounds(() => harness.BuildServerBatch(Measured), harness.Feed);
+        Assert.Equal(2 * Measured, harness.Engine.Counters.RecordsEncrypted - encrypted);
         Assert.True(allocated == 0, $"{allocated} bytes allocated for {Measured} server segments ({(double)allocated / Measured:F1} per packet)");
+    }
+
+    /// <summary>
+    /// Bytes allocated on this thread while feeding a batch, the smaller of two rounds: an allocation per packet shows
+    /// in both, while a one-off one does not count (ArrayPool.Shared trims its per-thread cache on a gen-2 GC that
+    /// another test's allocations cause, so the next rent of the verified mode's record buffer allocates once).
+    /// </summary>
+    private static long MinOfTwoRounds(Func<byte[][]> build, Action<byte[][]> feed)
+    {
+        long least = long.MaxValue;
+        for (int round = 0; round < 2; round++)
+        {
+            byte[][] batch = build();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            feed(batch);
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        return least;
     }
 
     [Theory]
