@@ -57,8 +57,8 @@ public sealed partial class CutThroughEngine
     /// </summary>
     private bool OnServerData(int h, ref Flow f, uint seq, ReadOnlySpan<byte> data, bool fin)
     {
-        int gap = Seq.Diff(seq, f.S2cNextS);
-        if (gap > 0)
+        // New bytes continue the stream where sealing stopped, or where the window hold ends.
+        if (Seq.Gt(seq, f.S2cNextS + f.S2cHoldLength))
         {
             // An earlier server segment is missing: records are numbered in order, so this one cannot be sealed yet.
             Counters.Drop(DropReason.ServerGap);
@@ -66,7 +66,7 @@ public sealed partial class CutThroughEngine
         }
         uint end = seq + (uint)data.Length;
         bool sent = false;
-        if (gap < 0)
+        if (Seq.Lt(seq, f.S2cNextS))
         {
             uint oldEnd = Seq.Min(end, f.S2cNextS);
             sent = ResendServerBytes(h, ref f, seq, oldEnd, data);
@@ -74,7 +74,10 @@ public sealed partial class CutThroughEngine
                 return sent;
         }
         if (Seq.Gt(end, f.S2cNextS))
-            sent |= SealNewServerBytes(h, ref f, data[Seq.Diff(f.S2cNextS, seq)..]);
+        {
+            uint from = Seq.Max(seq, f.S2cNextS);
+            sent |= SealNewServerBytes(h, ref f, from, data[Seq.Diff(from, seq)..]);
+        }
         if (fin && f.State == FlowState.Established)
             sent |= OnServerFin(h, ref f, end);
         return sent;
@@ -85,7 +88,8 @@ public sealed partial class CutThroughEngine
         Math.Min(MaxPlaintext, Math.Max(1, SegmentRoom(ref f) - f.Overhead));
 
     /// <summary>
-    /// New server bytes (<paramref name="data"/> starts at <see cref="Flow.S2cNextS"/>) become records, as many as the
+    /// New server bytes (<paramref name="data"/> starts at <paramref name="seq"/>: <see cref="Flow.S2cNextS"/>, or inside
+    /// or at the end of the window hold) become records, as many as the
     /// client's window takes. DESIGN.md §6 and the patent's small-window section: when the client's window is full
     /// the engine holds a bounded amount of server data (<see cref="CutThroughOptions.WindowHoldBytes"/> per flow,
     /// within the global budget) and seals it when the client's ACK opens the window, rather than sending beyond
@@ -94,13 +98,14 @@ public sealed partial class CutThroughEngine
     /// soft state either way (invariant 1: the server's ACK never covers held bytes), and what exceeds the bound is
     /// dropped unacknowledged, so the server sends it again.
     /// </summary>
-    private bool SealNewServerBytes(int h, ref Flow f, ReadOnlySpan<byte> data)
+    private bool SealNewServerBytes(int h, ref Flow f, uint seq, ReadOnlySpan<byte> data)
     {
         bool sent = false;
-        int held = f.S2cHoldLength;
-        if (held > 0)
+        if (f.S2cHoldLength > 0)
         {
-            // The hold covers the first bytes of data already (both start at S2cNextS): release what fits first.
+            // The hold runs from S2cNextS; data starts inside it or at its end. Release what fits first, then keep
+            // only what goes beyond the hold.
+            int held = Seq.Diff(f.S2cNextS + f.S2cHoldLength, seq);
             sent = ReleaseWindowHold(h, ref f);
             if (data.Length <= held)
                 return sent;
