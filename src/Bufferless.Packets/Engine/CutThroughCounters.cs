@@ -20,6 +20,12 @@ public enum DropReason
     InternalError,
     /// <summary>A record's MAC state was lost when another flow took its AEAD cache entry (the record comes again).</summary>
     KeyCacheEvicted,
+    /// <summary>Server data while the engine's KeyUpdate waits for the old key's records to be acknowledged.</summary>
+    KeyUpdatePending,
+    /// <summary>A client KeyUpdate arrived while the previous one was still ahead of the server's ACK (the client resends it).</summary>
+    KeyUpdateBusy,
+    /// <summary>Server data beyond what the client's window and the bounded hold take (the server sends it again).</summary>
+    ClientWindowFull,
 }
 
 /// <summary>
@@ -56,6 +62,21 @@ public sealed class CutThroughCounters
     public long ReorderHeldBytes;
     /// <summary>Server segments that arrived ahead of a gap and were kept until it closed.</summary>
     public long ServerSegmentsHeld;
+    /// <summary>Bytes of server retransmission pieces waiting for the rest of their record (DESIGN.md §6).</summary>
+    public long PartialHeldBytes;
+    /// <summary>Server bytes held because the client's window was full (the patent's small-window case).</summary>
+    public long WindowHeldBytes;
+    /// <summary>Times server data was held for a full client window.</summary>
+    public long WindowHolds;
+    public long PartialRetransmissionPieces;
+    /// <summary>Records sealed again from retransmitted pieces that arrived split.</summary>
+    public long PartialRetransmissionsJoined;
+    public long KeyUpdatesReceived;
+    public long KeyUpdatesSent;
+    /// <summary>Retransmissions of the engine's own records after the handshake (its KeyUpdate).</summary>
+    public long OwnRetransmissions;
+    /// <summary>Rewinds to before a client KeyUpdate that went back to the read key in force there.</summary>
+    public long ReadKeyRestores;
 
     public long Drops(DropReason reason) => _drops[(int)reason];
     internal void Drop(DropReason reason) => _drops[(int)reason]++;
@@ -68,8 +89,9 @@ public sealed class CutThroughCounters
         b.Append($"flows syn={Flows(Packets.Flows.FlowState.SynSeen)} synack={Flows(Packets.Flows.FlowState.SynAckSeen)} ");
         b.Append($"handshake={Flows(Packets.Flows.FlowState.Handshake)} established={Flows(Packets.Flows.FlowState.Established)} closed={Flows(Packets.Flows.FlowState.Closed)}; ");
         b.Append($"created={FlowsCreated} handshakes={HandshakesCompleted} failed={HandshakesFailed}; ");
-        b.Append($"records dec={RecordsDecrypted} enc={RecordsEncrypted} reenc={RetransmissionsReEncrypted}; ");
-        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough} held={ServerSegmentsHeld}; drops");
+        b.Append($"records dec={RecordsDecrypted} enc={RecordsEncrypted} reenc={RetransmissionsReEncrypted} joined={PartialRetransmissionsJoined}; ");
+        b.Append($"keyupdates in={KeyUpdatesReceived} out={KeyUpdatesSent} restores={ReadKeyRestores}; ");
+        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough} reordered-held={ServerSegmentsHeld}; drops");
         foreach (DropReason r in Enum.GetValues<DropReason>())
             if (Drops(r) > 0)
                 b.Append($" {r}={Drops(r)}");

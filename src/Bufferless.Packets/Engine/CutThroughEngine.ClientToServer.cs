@@ -50,13 +50,19 @@ public sealed partial class CutThroughEngine
         if (Seq.Le(ack, f.ClientAck) || Seq.Gt(ack, f.S2cNextC))
             return moved;
         f.ClientAck = ack;
+        NoteOwnBytesAcked(ref f, ack);
         if (_s2cMaps[h] is { } map)
         {
             if (map.Acknowledge(ack, out _) > 0)
                 moved = true;
             if (map.Count == 0)
                 ReturnMap(ref _s2cMaps[h]);
+            NotePartialAcked(h, ref f);
         }
+        if (f.Has(FlowFlags.KeyUpdatePending))
+            TrySendOwnKeyUpdate(h, ref f);
+        if (f.S2cHoldLength > 0)
+            ReleaseWindowHold(h, ref f);
         return moved;
     }
 
@@ -89,6 +95,10 @@ public sealed partial class CutThroughEngine
             int record = Math.Max(1, MaxRecordPlaintext(ref f)) + f.Overhead;
             long records = (availC + record - 1) / record;
             plain = Math.Max(0, availC - records * f.Overhead);
+            // DESIGN.md §6 (map size): what may be in flight is also capped by the records the map can still take,
+            // so a server that fills the window with full segments never meets a full map.
+            int freeRecords = _options.MaxRecordsInFlight - (_s2cMaps[h]?.Count ?? 0);
+            plain = Math.Min(plain, (long)freeRecords * MaxRecordPlaintext(ref f));
         }
         long window = Seq.Diff(f.S2cNextS, AckForServer(h, ref f)) + plain;
         return (ushort)Math.Min(65535, window >> f.ClientWScale);
@@ -198,6 +208,20 @@ public sealed partial class CutThroughEngine
         f.Assembler.Reset();
         _keys.EndOpen(h);
         ReleaseHeld(h);
+        if (_readKeyHistories[h] is { } history)
+        {
+            // A client KeyUpdate record comes again: the records before it were sealed under the secret before it.
+            Span<byte> secret = stackalloc byte[TrafficKeyUpdate.MaxSecret];
+            int length = history.TakeForRewind(c, secret);
+            if (length > 0)
+            {
+                _keys.RestoreRead(h, secret[..length]);
+                Counters.ReadKeyRestores++;
+            }
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(secret);
+            if (history.Count == 0)
+                ReturnHistory(h);
+        }
         if (f.Has(FlowFlags.ClientCloseNotify) && Seq.Gt(f.C2sCloseNotifyEnd, c))
             f.Flags &= ~FlowFlags.ClientCloseNotify;
         if (f.Has(FlowFlags.ClientFin))
@@ -253,8 +277,10 @@ public sealed partial class CutThroughEngine
                 return sent;
             if (f.Assembler.BodyComplete)
             {
+                uint recordEnd = f.C2sNextC;
                 sent |= CompleteClientRecord(h, ref f, pending);
-                if (f.State != FlowState.Established)
+                // The record was forgotten (map full, a KeyUpdate that must wait): the rest of the segment comes again.
+                if (f.State != FlowState.Established || f.C2sNextC != recordEnd)
                     return sent;
             }
             else if (_bufferless)
@@ -373,7 +399,7 @@ public sealed partial class CutThroughEngine
 
     private bool AppendC2s(int h, ref Flow f, int cLength, int sLength, SeqMapKind kind)
     {
-        SeqMap map = RentMap(ref _c2sMaps[h], f.C2sRecord);
+        SeqMap map = RentMap(ref _c2sMaps[h], f.C2sRecord, storeTags: false);
         if (map.IsFull)
         {
             Counters.Drop(DropReason.MapFull);
@@ -386,7 +412,7 @@ public sealed partial class CutThroughEngine
     /// <summary>The last body byte of a record arrived: check the tag, then act on the content type.</summary>
     private bool CompleteClientRecord(int h, ref Flow f, int pending)
     {
-        SeqMap map = RentMap(ref _c2sMaps[h], f.C2sRecord);
+        SeqMap map = RentMap(ref _c2sMaps[h], f.C2sRecord, storeTags: false);
         if (map.IsFull)
         {
             Counters.Drop(DropReason.MapFull);
@@ -444,6 +470,7 @@ public sealed partial class CutThroughEngine
         }
         int recordLength = f.Assembler.Prefix + bodyLength;
         bool sent = false;
+        bool keyUpdate = false;
         switch (type)
         {
             case TlsContentType.ApplicationData:
@@ -476,9 +503,26 @@ public sealed partial class CutThroughEngine
                     f.C2sCloseNotifyEnd = f.C2sNextC;
                 }
                 break;
+            case TlsContentType.Handshake when !f.Has(FlowFlags.Tls12):
+                if (!CheckClientKeyUpdate(h, ref f, content, out bool updateRequested))
+                    return false;
+                if (_readKeyHistories[h] is { IsFull: true })
+                {
+                    // Too many KeyUpdates ahead of the server's ACK: a rewind could need the key from before each, and
+                    // only so many are kept (invariant 4). Forget this record; the client sends it again.
+                    ReleaseHeld(h);
+                    Counters.Drop(DropReason.KeyUpdateBusy);
+                    Unwind(h, ref f);
+                    return false;
+                }
+                map.Append(f.C2sRecordStartC, f.C2sRecordStartS, recordLength, 0, SeqMapKind.Consumed, 0);
+                keyUpdate = true;
+                if (updateRequested)
+                    f.Flags |= FlowFlags.KeyUpdatePending;
+                break;
             default:
-                // Post-handshake messages (KeyUpdate, RFC 8446 §4.6.3) are not followed by the engine yet: the
-                // flow ends with unexpected_message rather than guess at keys.
+                // RFC 8446 §5: any other type (or a TLS 1.2 handshake record, which would be renegotiation) is
+                // unexpected_message.
                 ReleaseHeld(h);
                 FailFlow(h, ref f, TlsAlertDescription.UnexpectedMessage);
                 return false;
@@ -489,8 +533,53 @@ public sealed partial class CutThroughEngine
         f.C2sTail = 0;
         f.C2sTailLength = 0;
         f.Assembler.NextRecord();
+        if (keyUpdate)
+        {
+            // RFC 8446 §4.6.3: the client's next record is protected with its next traffic secret; RFC 8446 §5.3:
+            // the record number restarts at 0 with the new key. The record itself is never forwarded.
+            Counters.KeyUpdatesReceived++;
+            Span<byte> previous = stackalloc byte[TrafficKeyUpdate.MaxSecret];
+            int length = _keys.UpdateRead(h, previous);
+            RentHistory(h).Push(f.C2sRecordStartC, previous[..length]);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(previous);
+            f.C2sRecord = 0;
+            map.RestartNumbering(0);
+            TrySendOwnKeyUpdate(h, ref f);
+        }
         SendAckToServerIfIdle(h, ref f);
         return sent;
+    }
+
+    /// <summary>
+    /// A TLS 1.3 handshake record after the handshake: only a whole KeyUpdate is accepted (RFC 8446 §4.6.3; the
+    /// engine offers no post-handshake authentication, and RFC 8446 §5.1 keeps a KeyUpdate alone at the end of its
+    /// record, since the key changes after it).
+    /// </summary>
+    private bool CheckClientKeyUpdate(int h, ref Flow f, ReadOnlySpan<byte> content, out bool updateRequested)
+    {
+        updateRequested = false;
+        if (content.Length < 4 || content[0] != 24 || !_keys.CanUpdate(h))
+        {
+            ReleaseHeld(h);
+            FailFlow(h, ref f, TlsAlertDescription.UnexpectedMessage);
+            return false;
+        }
+        if (content.Length != 5 || content[1] != 0 || content[2] != 0 || content[3] != 1)
+        {
+            ReleaseHeld(h);
+            FailFlow(h, ref f, TlsAlertDescription.DecodeError);
+            return false;
+        }
+        // RFC 8446 §4.6.3: request_update is update_not_requested(0) or update_requested(1); anything else is
+        // illegal_parameter.
+        if (content[4] > 1)
+        {
+            ReleaseHeld(h);
+            FailFlow(h, ref f, TlsAlertDescription.IllegalParameter);
+            return false;
+        }
+        updateRequested = content[4] == 1;
+        return true;
     }
 
     /// <summary>
@@ -500,7 +589,32 @@ public sealed partial class CutThroughEngine
     private void SendAckToServerIfIdle(int h, ref Flow f)
     {
         if (_c2sMaps[h] is { Count: > 0 } map && Seq.Ge(f.ServerAck, map[0].BEnd) && map.Acknowledge(f.ServerAck, out _) > 0)
+        {
+            NoteClientKeyUpdatePassed(h, ref f);
             SendAckToClient(h, ref f);
+        }
+    }
+
+    /// <summary>Once a client KeyUpdate record left the map no rewind reaches before it: the secret before it goes.</summary>
+    private void NoteClientKeyUpdatePassed(int h, ref Flow f)
+    {
+        if (_readKeyHistories[h] is not { } history)
+            return;
+        history.DropPassed(_c2sMaps[h] is { Count: > 0 } map ? map[0].A : null);
+        if (history.Count == 0)
+            ReturnHistory(h);
+    }
+
+    private ReadKeyHistory RentHistory(int h) =>
+        _readKeyHistories[h] ??= _historyPool.Count > 0 ? _historyPool.Pop() : new ReadKeyHistory();
+
+    private void ReturnHistory(int h)
+    {
+        if (_readKeyHistories[h] is not { } history)
+            return;
+        history.Clear();
+        _historyPool.Push(history);
+        _readKeyHistories[h] = null;
     }
 
     /// <summary>

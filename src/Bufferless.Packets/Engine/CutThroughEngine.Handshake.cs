@@ -307,7 +307,8 @@ public sealed partial class CutThroughEngine
     {
         HandshakeContext hs = _handshakes[h]!;
         bool sent = false;
-        uint windowEnd = f.ClientAck + Math.Max(f.ClientWindow, (uint)f.ClientMss);
+        // RFC 9293 §3.8.6: never beyond the client's window (a tiny window gets small segments; zero still lets one byte probe it).
+        uint windowEnd = f.ClientAck + Math.Max(f.ClientWindow, 1u);
         while (Seq.Lt(hs.SndNxt, hs.FlightEnd) && Seq.Lt(hs.SndNxt, windowEnd))
         {
             int max = Math.Min(SegmentRoom(ref f), Seq.Diff(windowEnd, hs.SndNxt));
@@ -387,6 +388,8 @@ public sealed partial class CutThroughEngine
         using (TlsTrafficKeys keys = hs.Tls.TakeRecordProtection())
         {
             _keys.Set(h, keys.Aead, keys.ReadKey, keys.ReadIv, keys.WriteKey, keys.WriteIv);
+            if (keys.Version != TlsVersion.Tls12)
+                _keys.SetSecrets(h, keys.ReadTrafficSecret, keys.WriteTrafficSecret);
             f.C2sRecord = keys.NextReadSequence;
             f.S2cRecord = keys.NextWriteSequence;
             f.Overhead = (byte)keys.RecordOverhead;

@@ -24,7 +24,7 @@ public sealed partial class CutThroughEngine
         bool sent = false;
         if (seg.Payload.Length > 0 || seg.Has(TcpFlags.Fin))
             sent = OnServerData(h, ref f, seg.SequenceNumber, seg.Payload, seg.Has(TcpFlags.Fin));
-        if (f.State == FlowState.Established && _s2cHolds[h] is { Count: > 0 })
+        if (f.State == FlowState.Established && _s2cReorders[h] is { Count: > 0 })
             sent |= DrainReorderHold(h, ref f);
         if (f.State != FlowState.Established)
             return;
@@ -47,6 +47,7 @@ public sealed partial class CutThroughEngine
                 moved = true;
             if (map.Count == 0)
                 ReturnMap(ref _c2sMaps[h]);
+            NoteClientKeyUpdatePassed(h, ref f);
         }
         return moved;
     }
@@ -58,13 +59,18 @@ public sealed partial class CutThroughEngine
     /// </summary>
     private bool OnServerData(int h, ref Flow f, uint seq, ReadOnlySpan<byte> data, bool fin)
     {
-        int gap = Seq.Diff(seq, f.S2cNextS);
-        if (gap > 0)
+        // New bytes continue the stream where sealing stopped, or where the window hold ends.
+        if (Seq.Gt(seq, f.S2cNextS + f.S2cHoldLength))
         {
             // An earlier server segment is missing: records are numbered in order, so this one cannot be sealed yet.
             // Keep it (bounded soft state) until the gap closes; when it does not fit, drop it as a lost packet.
-            if (!HoldServerSegment(h, seq, data, fin))
+            // While the engine's own KeyUpdate waits, new server bytes are refused (they wait for the new key), so the
+            // gap is of the engine's making: no hold and no duplicate ACKs then.
+            if (f.Has(FlowFlags.KeyUpdatePending) || !HoldServerSegment(h, seq, data, fin))
+            {
                 Counters.Drop(DropReason.ServerGap);
+                return false;
+            }
             // As a receiver does on out-of-order data (RFC 9293 §3.10.7.4, RFC 5681 §4.2): acknowledge at once, so
             // the server sees duplicate ACKs and retransmits the missing segment now rather than after its RTO.
             SendAckToServer(h, ref f);
@@ -72,7 +78,7 @@ public sealed partial class CutThroughEngine
         }
         uint end = seq + (uint)data.Length;
         bool sent = false;
-        if (gap < 0)
+        if (Seq.Lt(seq, f.S2cNextS))
         {
             uint oldEnd = Seq.Min(end, f.S2cNextS);
             sent = ResendServerBytes(h, ref f, seq, oldEnd, data);
@@ -80,7 +86,10 @@ public sealed partial class CutThroughEngine
                 return sent;
         }
         if (Seq.Gt(end, f.S2cNextS))
-            sent |= SealNewServerBytes(h, ref f, data[Seq.Diff(f.S2cNextS, seq)..]);
+        {
+            uint from = Seq.Max(seq, f.S2cNextS);
+            sent |= SealNewServerBytes(h, ref f, from, data[Seq.Diff(from, seq)..]);
+        }
         if (fin && f.State == FlowState.Established)
             sent |= OnServerFin(h, ref f, end);
         return sent;
@@ -88,9 +97,9 @@ public sealed partial class CutThroughEngine
 
     private bool HoldServerSegment(int h, uint seq, ReadOnlySpan<byte> data, bool fin)
     {
-        ReorderHold hold = _s2cHolds[h] ??= _holdPool.Count > 0 ? _holdPool.Pop() : new ReorderHold();
+        ReorderHold hold = _s2cReorders[h] ??= _reorderPool.Count > 0 ? _reorderPool.Pop() : new ReorderHold();
         int rentedBefore = hold.RentedBytes;
-        if (rentedBefore == 0 && Counters.HeldBytes + Counters.ReorderHeldBytes + ReorderHold.Capacity > _options.GlobalHoldBudgetBytes)
+        if (rentedBefore == 0 && HeldTotal + ReorderHold.Capacity > _options.GlobalHoldBudgetBytes)
         {
             ReturnReorderHold(h);
             return false;
@@ -108,61 +117,185 @@ public sealed partial class CutThroughEngine
     private bool DrainReorderHold(int h, ref Flow f)
     {
         bool sent = false;
-        while (f.State == FlowState.Established && _s2cHolds[h] is { } hold
-               && hold.TryTake(f.S2cNextS, out uint seq, out ReadOnlySpan<byte> data, out bool fin))
+        while (f.State == FlowState.Established && _s2cReorders[h] is { } hold
+               && hold.TryTake(f.S2cNextS + f.S2cHoldLength, out uint seq, out ReadOnlySpan<byte> data, out bool fin))
             sent |= OnServerData(h, ref f, seq, data, fin);
-        if (_s2cHolds[h] is { Count: 0 })
+        if (_s2cReorders[h] is { Count: 0 })
             ReturnReorderHold(h);
         return sent;
     }
 
     private void ReturnReorderHold(int h)
     {
-        if (_s2cHolds[h] is not { } hold)
+        if (_s2cReorders[h] is not { } hold)
             return;
         Counters.ReorderHeldBytes -= hold.RentedBytes;
         hold.Release();
-        _s2cHolds[h] = null;
-        _holdPool.Push(hold);
+        _s2cReorders[h] = null;
+        _reorderPool.Push(hold);
     }
 
     /// <summary>Largest plaintext per record so that a record fits one segment to the client.</summary>
     private static int MaxRecordPlaintext(ref Flow f) =>
         Math.Min(MaxPlaintext, Math.Max(1, SegmentRoom(ref f) - f.Overhead));
 
-    private bool SealNewServerBytes(int h, ref Flow f, ReadOnlySpan<byte> data)
+    /// <summary>
+    /// New server bytes (<paramref name="data"/> starts at <paramref name="seq"/>: <see cref="Flow.S2cNextS"/>, or inside
+    /// or at the end of the window hold) become records, as many as the
+    /// client's window takes. DESIGN.md §6 and the patent's small-window section: when the client's window is full
+    /// the engine holds a bounded amount of server data (<see cref="CutThroughOptions.WindowHoldBytes"/> per flow,
+    /// within the global budget) and seals it when the client's ACK opens the window, rather than sending beyond
+    /// the window. Holding is chosen over not acknowledging because the server would then wait for its
+    /// retransmission timer (at least 200 ms on Linux) each time overhead inflation fills the window; the hold is
+    /// soft state either way (invariant 1: the server's ACK never covers held bytes), and what exceeds the bound is
+    /// dropped unacknowledged, so the server sends it again.
+    /// </summary>
+    private bool SealNewServerBytes(int h, ref Flow f, uint seq, ReadOnlySpan<byte> data)
     {
         bool sent = false;
-        int max = MaxRecordPlaintext(ref f);
-        while (!data.IsEmpty)
+        if (f.S2cHoldLength > 0)
         {
-            SeqMap map = RentMap(ref _s2cMaps[h], f.S2cRecord);
+            // The hold runs from S2cNextS; data starts inside it or at its end. Release what fits first, then keep
+            // only what goes beyond the hold.
+            int held = Seq.Diff(f.S2cNextS + f.S2cHoldLength, seq);
+            sent = ReleaseWindowHold(h, ref f);
+            if (data.Length <= held)
+                return sent;
+            data = data[held..];
+            if (f.S2cHoldLength > 0)
+            {
+                HoldServerBytes(h, ref f, data);
+                return sent;
+            }
+        }
+        int consumed = SealWithinWindow(h, ref f, data, ref sent, out bool windowFull);
+        if (consumed < data.Length && windowFull)
+            HoldServerBytes(h, ref f, data[consumed..]);
+        return sent;
+    }
+
+    /// <summary>
+    /// Seals records from <paramref name="data"/> (starting at <see cref="Flow.S2cNextS"/>) while they fit the client's
+    /// window. Returns the bytes sealed; <paramref name="windowFull"/> says the window (not the map, a pending
+    /// KeyUpdate or an error) stopped it.
+    /// </summary>
+    private int SealWithinWindow(int h, ref Flow f, ReadOnlySpan<byte> data, ref bool sent, out bool windowFull)
+    {
+        windowFull = false;
+        int max = MaxRecordPlaintext(ref f);
+        int consumed = 0;
+        while (consumed < data.Length)
+        {
+            if (f.S2cRecord >= (ulong)_options.KeyUpdateAfterRecords && _keys.CanUpdate(h) && !f.Has(FlowFlags.OwnBytesUnacked))
+            {
+                // RFC 8446 §5.5: keys are updated before the AEAD's record limit is reached.
+                f.Flags |= FlowFlags.KeyUpdatePending;
+                TrySendOwnKeyUpdate(h, ref f);
+            }
+            if (f.Has(FlowFlags.KeyUpdatePending))
+            {
+                // The KeyUpdate goes first (RFC 8446 §4.6.3: before the next application data record), and only once
+                // every record under the old key is acknowledged, so no retransmission ever needs that key again.
+                // Nothing here was acknowledged to the server: it sends these bytes again.
+                Counters.Drop(DropReason.KeyUpdatePending);
+                break;
+            }
+            SeqMap map = RentMap(ref _s2cMaps[h], f.S2cRecord, storeTags: true);
             if (map.IsFull)
             {
                 // Invariant 4: the map is bounded; the server sends these bytes again once the client acknowledges.
                 Counters.Drop(DropReason.MapFull);
                 break;
             }
-            int n = Math.Min(max, data.Length);
-            if (!SealAndSend(h, ref f, f.S2cRecord, f.S2cNextC, data[..n], TlsContentType.ApplicationData, TcpFlags.Ack | TcpFlags.Psh, null, out uint tag))
-                return sent;
+            int n = Math.Min(max, data.Length - consumed);
+            int room = Seq.Diff(f.ClientAck + f.ClientWindow, f.S2cNextC) - f.Overhead;
+            if (n > room)
+            {
+                // A window smaller than one full record (the patent's 200-300 bytes) is filled with smaller records,
+                // but not with slivers: at least half the window's worth, or what is left of the data.
+                int usable = (int)Math.Min(int.MaxValue, f.ClientWindow) - f.Overhead;
+                bool tiny = f.ClientWindow < (uint)(max + f.Overhead);
+                if (!tiny || room < Math.Min(n, Math.Max(1, usable / 2)))
+                {
+                    windowFull = true;
+                    break;
+                }
+                n = room;
+            }
+            if (!SealAndSend(h, ref f, f.S2cRecord, f.S2cNextC, data.Slice(consumed, n), TlsContentType.ApplicationData, TcpFlags.Ack | TcpFlags.Psh, null, out uint tag))
+                break;
             map.Append(f.S2cNextS, f.S2cNextC, n, n + f.Overhead, SeqMapKind.Data, tag);
             f.S2cNextS += (uint)n;
             f.S2cNextC += (uint)(n + f.Overhead);
             f.S2cRecord++;
             Counters.RecordsEncrypted++;
             Counters.BytesServerToClient += n;
-            data = data[n..];
+            consumed += n;
             sent = true;
         }
+        return consumed;
+    }
+
+    /// <summary>Keeps server bytes that follow the hold (bounded per flow and globally; the excess is dropped unacknowledged).</summary>
+    private void HoldServerBytes(int h, ref Flow f, ReadOnlySpan<byte> data)
+    {
+        if (_s2cHolds[h] is null)
+        {
+            int size = _options.WindowHoldBytes;
+            if (size <= 0 || Counters.HeldBytes + Counters.PartialHeldBytes + Counters.WindowHeldBytes + size > _options.GlobalHoldBudgetBytes)
+            {
+                Counters.Drop(DropReason.ClientWindowFull);
+                return;
+            }
+            _s2cHolds[h] = System.Buffers.ArrayPool<byte>.Shared.Rent(size);
+            Counters.WindowHeldBytes += _s2cHolds[h]!.Length;
+        }
+        byte[] hold = _s2cHolds[h]!;
+        Counters.WindowHolds++;
+        int take = Math.Min(data.Length, Math.Min(Math.Min(hold.Length, _options.WindowHoldBytes), ushort.MaxValue) - f.S2cHoldLength);
+        data[..take].CopyTo(hold.AsSpan(f.S2cHoldLength));
+        f.S2cHoldLength += (ushort)take;
+        if (take < data.Length)
+            Counters.Drop(DropReason.ClientWindowFull);
+        if (f.S2cHoldLength == 0)
+            ReleaseWindowHoldBuffer(h);
+    }
+
+    /// <summary>The client's window opened (or new data came): seal what fits from the hold.</summary>
+    private bool ReleaseWindowHold(int h, ref Flow f)
+    {
+        if (f.S2cHoldLength == 0 || _s2cHolds[h] is not { } hold)
+            return false;
+        bool sent = false;
+        int consumed = SealWithinWindow(h, ref f, hold.AsSpan(0, f.S2cHoldLength), ref sent, out _);
+        if (consumed == 0)
+            return sent;
+        int left = f.S2cHoldLength - consumed;
+        hold.AsSpan(consumed, left).CopyTo(hold);
+        f.S2cHoldLength = (ushort)left;
+        if (left == 0)
+            ReleaseWindowHoldBuffer(h);
         return sent;
+    }
+
+    private void ReleaseWindowHoldBuffer(int h)
+    {
+        if (_s2cHolds[h] is not { } buffer)
+            return;
+        Counters.WindowHeldBytes -= buffer.Length;
+        CryptographicOperations.ZeroMemory(buffer);
+        System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        _s2cHolds[h] = null;
+        _flows[h].S2cHoldLength = 0;
     }
 
     /// <summary>
     /// A server retransmission of <c>[from, to)</c> (server space; <paramref name="data"/> starts at
-    /// <paramref name="from"/>). Each whole record inside it is sealed again under its original number, which
-    /// gives byte-identical ciphertext; a piece of a record is dropped (the server sends it again). Bytes the
-    /// client already acknowledged get an ACK back to the server, since it evidently missed one.
+    /// <paramref name="from"/>). Keyed by server byte ranges, not packets (DESIGN.md §6): each whole record inside it
+    /// is sealed again under its original number, which gives byte-identical ciphertext; a piece of a record (a
+    /// sender that splits its retransmissions, a smaller path MTU) is collected until the record is whole
+    /// (<see cref="CollectPartialRecord"/>). Bytes the client already acknowledged get an ACK back to the server,
+    /// since it evidently missed one.
     /// </summary>
     private bool ResendServerBytes(int h, ref Flow f, uint from, uint to, ReadOnlySpan<byte> data)
     {
@@ -177,36 +310,129 @@ public sealed partial class CutThroughEngine
         int i = map.IndexOfA(start);
         if (i < 0)
             return false;
-        if (map[i].A != start)
-        {
-            Counters.Drop(DropReason.PartialRetransmission);
-            i++;
-        }
         bool sent = false;
         for (; i < map.Count; i++)
         {
-            ref SeqMapEntry e = ref map[i];
-            if (e.Kind != SeqMapKind.Data || Seq.Gt(e.AEnd, to))
-            {
-                if (e.Kind == SeqMapKind.Data && Seq.Lt(e.A, to))
-                    Counters.Drop(DropReason.PartialRetransmission);
+            SeqMapEntry e = map[i];
+            if (!Seq.Lt(e.A, to) || e.Kind != SeqMapKind.Data)
                 break;
+            if (Seq.Ge(e.A, from) && Seq.Le(e.AEnd, to))
+            {
+                ReadOnlySpan<byte> plain = data.Slice(Seq.Diff(e.A, from), e.ALength);
+                if (!SealAndSend(h, ref f, map.RecordNumber(i), e.B, plain, TlsContentType.ApplicationData, TcpFlags.Ack | TcpFlags.Psh, e.Tag, out _))
+                    return sent;
+                if (_s2cPartials[h] is not null && f.S2cPartialA == e.A)
+                    ReleasePartial(h);
+                Counters.RetransmissionsReEncrypted++;
+                sent = true;
+                continue;
             }
-            ReadOnlySpan<byte> plain = data.Slice(Seq.Diff(e.A, from), e.ALength);
-            if (!SealAndSend(h, ref f, map.RecordNumber(i), e.B, plain, TlsContentType.ApplicationData, TcpFlags.Ack | TcpFlags.Psh, e.Tag, out _))
+            uint pieceStart = Seq.Max(e.A, from);
+            uint pieceEnd = Seq.Min(e.AEnd, to);
+            sent |= CollectPartialRecord(h, ref f, i, e, pieceStart, data.Slice(Seq.Diff(pieceStart, from), Seq.Diff(pieceEnd, pieceStart)));
+            if (f.State != FlowState.Established)
                 return sent;
-            Counters.RetransmissionsReEncrypted++;
-            sent = true;
         }
         return sent;
+    }
+
+    /// <summary>
+    /// DESIGN.md §6: a retransmission covering part of record <paramref name="index"/> waits for the rest instead of
+    /// being dropped. One record per flow is collected, in order from its first byte (a sender's retransmission burst
+    /// starts where the engine's ACK pointed, a record boundary, and goes on in order); its buffer is soft state
+    /// counted against the global budget (invariant 4): over budget, out of order, or replaced by another record, the
+    /// piece is dropped and the server sends it again. Once whole, the record is sealed under its original number; the
+    /// tag must match (invariant 2). Returns true when the record went to the client.
+    /// </summary>
+    private bool CollectPartialRecord(int h, ref Flow f, int index, SeqMapEntry e, uint pieceStart, ReadOnlySpan<byte> piece)
+    {
+        if (_s2cPartials[h] is null || f.S2cPartialA != e.A)
+        {
+            if (pieceStart != e.A)
+            {
+                Counters.Drop(DropReason.PartialRetransmission);
+                return false;
+            }
+            ReleasePartial(h);
+            if (!TryRentPartial(h, e.ALength))
+            {
+                Counters.Drop(DropReason.HoldBudget);
+                return false;
+            }
+            f.S2cPartialA = e.A;
+            f.S2cPartialFill = 0;
+        }
+        byte[] buffer = _s2cPartials[h]!;
+        int offset = Seq.Diff(pieceStart, e.A);
+        if (offset > f.S2cPartialFill)
+        {
+            // A hole before this piece: only a prefix is kept (bounded bookkeeping); it comes again.
+            Counters.Drop(DropReason.PartialRetransmission);
+            return false;
+        }
+        int end = offset + piece.Length;
+        if (end > f.S2cPartialFill)
+        {
+            piece[(f.S2cPartialFill - offset)..].CopyTo(buffer.AsSpan(f.S2cPartialFill));
+            f.S2cPartialFill = (ushort)end;
+        }
+        Counters.PartialRetransmissionPieces++;
+        if (f.S2cPartialFill < e.ALength)
+            return false;
+        SeqMap map = _s2cMaps[h]!;
+        bool ok = SealAndSend(h, ref f, map.RecordNumber(index), e.B, buffer.AsSpan(0, e.ALength), TlsContentType.ApplicationData,
+            TcpFlags.Ack | TcpFlags.Psh, e.Tag, out _);
+        ReleasePartial(h);
+        if (ok)
+        {
+            Counters.RetransmissionsReEncrypted++;
+            Counters.PartialRetransmissionsJoined++;
+        }
+        return ok;
+    }
+
+    private bool TryRentPartial(int h, int bytes)
+    {
+        if (Counters.HeldBytes + Counters.PartialHeldBytes + Counters.WindowHeldBytes + bytes > _options.GlobalHoldBudgetBytes)
+            return false;
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(bytes);
+        _s2cPartials[h] = buffer;
+        Counters.PartialHeldBytes += buffer.Length;
+        return true;
+    }
+
+    private void ReleasePartial(int h)
+    {
+        if (_s2cPartials[h] is not { } buffer)
+            return;
+        Counters.PartialHeldBytes -= buffer.Length;
+        // Server plaintext: not a secret of the engine's, but nothing of one flow may show up in another's buffer.
+        CryptographicOperations.ZeroMemory(buffer);
+        System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        _s2cPartials[h] = null;
+    }
+
+    /// <summary>The client acknowledged the record being collected (or all): its pieces are not needed.</summary>
+    private void NotePartialAcked(int h, ref Flow f)
+    {
+        if (_s2cPartials[h] is null)
+            return;
+        if (_s2cMaps[h] is not { Count: > 0 } map || Seq.Lt(f.S2cPartialA, map[0].A))
+            ReleasePartial(h);
     }
 
     /// <summary>Server FIN at <paramref name="finSeq"/>: close_notify then FIN to the client (patent Fig. 5, RFC 8446 §6.1).</summary>
     private bool OnServerFin(int h, ref Flow f, uint finSeq)
     {
-        if (finSeq == f.S2cNextS && !f.Has(FlowFlags.ServerFin))
+        if (finSeq == f.S2cNextS && !f.Has(FlowFlags.ServerFin) && f.S2cHoldLength == 0)
         {
-            SeqMap map = RentMap(ref _s2cMaps[h], f.S2cRecord);
+            if (Seq.Diff(f.ClientAck + f.ClientWindow, f.S2cNextC) < CloseNotify.Length + f.Overhead)
+            {
+                // close_notify must not go beyond the client's window either: the server sends its FIN again.
+                Counters.Drop(DropReason.ClientWindowFull);
+                return false;
+            }
+            SeqMap map = RentMap(ref _s2cMaps[h], f.S2cRecord, storeTags: true);
             if (map.IsFull)
             {
                 Counters.Drop(DropReason.MapFull);
@@ -295,8 +521,74 @@ public sealed partial class CutThroughEngine
             CloseFlow(h, ref f);
             return false;
         }
-        Observer?.OnSeal(h, record, (byte)type, content);
+        Observer?.OnSeal(h, _keys.Epoch(h, KeyStore.WriteDirection), record, (byte)type, content);
         EmitToClient(ref f, o, recordLength);
         return true;
+    }
+
+    /// <summary>
+    /// Sends the engine's KeyUpdate (RFC 8446 §4.6.3, update_not_requested) once it is owed and every record under
+    /// the current write key is acknowledged (the map is empty and the handshake flight is gone), then moves the write
+    /// key on and restarts record numbers at 0 (RFC 8446 §5.3). The sealed record takes client-side sequence space
+    /// like the handshake flight and is kept in the flow slot and retransmitted until acknowledged (DESIGN.md §6);
+    /// later server records follow it in the map.
+    /// </summary>
+    private void TrySendOwnKeyUpdate(int h, ref Flow f)
+    {
+        if (!f.Has(FlowFlags.KeyUpdatePending) || f.Has(FlowFlags.OwnBytesUnacked) || _s2cMaps[h] is { Count: > 0 } || _handshakes[h] is not null)
+            return;
+        if (f.Has(FlowFlags.ServerFin))
+        {
+            // close_notify went out: no record follows it (RFC 8446 §6.1), a KeyUpdate neither.
+            f.Flags &= ~FlowFlags.KeyUpdatePending;
+            return;
+        }
+        ReadOnlySpan<byte> keyUpdate = [24, 0, 0, 1, 0];
+        if (!SealAndSend(h, ref f, f.S2cRecord, f.S2cNextC, keyUpdate, TlsContentType.Handshake, TcpFlags.Ack | TcpFlags.Psh, null, out _))
+            return;
+        int length = keyUpdate.Length + f.Overhead;
+        OutSegment o = ToClient(ref f, 0, 0, TcpFlags.Ack | TcpFlags.Psh, 0);
+        PayloadArea(o)[..length].CopyTo(f.OwnBytes);
+        f.S2cOwnStart = f.S2cNextC;
+        f.S2cOwnLength = (byte)length;
+        f.S2cNextC += (uint)length;
+        _keys.UpdateWrite(h);
+        f.S2cRecord = 0;
+        f.Flags = (f.Flags & ~FlowFlags.KeyUpdatePending) | FlowFlags.OwnBytesUnacked;
+        f.Retransmissions = 0;
+        f.RetransmitTimeoutMs = _options.InitialRetransmitTimeoutMs;
+        f.RetransmitDeadline = _now + f.RetransmitTimeoutMs;
+        Counters.KeyUpdatesSent++;
+    }
+
+    /// <summary>The client acknowledged up to <paramref name="ack"/>: the engine's own record may be done with.</summary>
+    private void NoteOwnBytesAcked(ref Flow f, uint ack)
+    {
+        if (!f.Has(FlowFlags.OwnBytesUnacked) || Seq.Lt(ack, f.S2cOwnStart + f.S2cOwnLength))
+            return;
+        f.Flags &= ~FlowFlags.OwnBytesUnacked;
+        f.RetransmitDeadline = long.MaxValue;
+        f.Retransmissions = 0;
+        CryptographicOperations.ZeroMemory(f.OwnBytes);
+    }
+
+    /// <summary>Timer: the engine's KeyUpdate record again, byte for byte, with backoff (like the flight).</summary>
+    private void RetransmitOwnBytes(int h, ref Flow f)
+    {
+        f.RetransmitDeadline = long.MaxValue;
+        if (!f.Has(FlowFlags.OwnBytesUnacked))
+            return;
+        if (f.Retransmissions >= _options.MaxRetransmissions)
+        {
+            Expire(h, ref f);
+            return;
+        }
+        f.Retransmissions++;
+        Counters.OwnRetransmissions++;
+        OutSegment o = ToClient(ref f, f.S2cOwnStart, AckForClient(h, ref f), TcpFlags.Ack | TcpFlags.Psh, WindowToClient(ref f));
+        ((ReadOnlySpan<byte>)f.OwnBytes)[..f.S2cOwnLength].CopyTo(PayloadArea(o));
+        EmitToClient(ref f, o, f.S2cOwnLength);
+        f.RetransmitTimeoutMs = Math.Min(f.RetransmitTimeoutMs * 2, 60_000);
+        f.RetransmitDeadline = _now + f.RetransmitTimeoutMs;
     }
 }

@@ -38,8 +38,12 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     private readonly SeqMap?[] _s2cMaps;
     private readonly byte[]?[] _held;
     private readonly Stack<SeqMap> _mapPool = new();
-    private readonly ReorderHold?[] _s2cHolds;
-    private readonly Stack<ReorderHold> _holdPool = new();
+    private readonly ReorderHold?[] _s2cReorders;
+    private readonly Stack<ReorderHold> _reorderPool = new();
+    private readonly ReadKeyHistory?[] _readKeyHistories;
+    private readonly byte[]?[] _s2cPartials;
+    private readonly byte[]?[] _s2cHolds;
+    private readonly Stack<ReadKeyHistory> _historyPool = new();
     private readonly byte[] _out = new byte[SegmentCodec.MaxHeaders + RecordAssembler.MaxBody + RecordAssembler.HeaderSize + 64];
     private readonly byte[] _plain = new byte[RecordAssembler.MaxBody];
     private readonly bool _bufferless;
@@ -60,8 +64,11 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         _handshakes = new HandshakeContext?[options.MaxFlows];
         _c2sMaps = new SeqMap?[options.MaxFlows];
         _s2cMaps = new SeqMap?[options.MaxFlows];
-        _s2cHolds = new ReorderHold?[options.MaxFlows];
+        _s2cReorders = new ReorderHold?[options.MaxFlows];
         _held = new byte[]?[options.MaxFlows];
+        _readKeyHistories = new ReadKeyHistory?[options.MaxFlows];
+        _s2cPartials = new byte[]?[options.MaxFlows];
+        _s2cHolds = new byte[]?[options.MaxFlows];
         if (options.MaxRecordsInFlight < 2 || (options.MaxRecordsInFlight & (options.MaxRecordsInFlight - 1)) != 0)
             throw new ArgumentException("MaxRecordsInFlight is a power of two", nameof(options));
     }
@@ -96,7 +103,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     public static int FixedBytesPerFlow =>
         System.Runtime.CompilerServices.Unsafe.SizeOf<Flow>() // the flow struct
         + KeyStore.BytesPerFlow                               // raw keys and IVs
-        + 4 * IntPtr.Size                                     // side-array slots (handshake, maps, held record)
+        + 7 * IntPtr.Size                                     // side-array slots (handshake, maps, held record, key history, partial record, window hold)
         + 2 * sizeof(int);                                    // hash bucket share (2 buckets per slot)
 
     // ---------------------------------------------------------------------------------------------------------
@@ -141,7 +148,8 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         else if (seg.SourcePort == _options.PlainPort)
         {
             var key = FlowKey.Create(seg.Destination, seg.Source, seg.DestinationPort);
-            if (_flows.Find(key) < 0)
+            int h = _flows.Find(key);
+            if (h < 0)
             {
                 // Not a flow the engine translates (a client talking plain HTTP to the server's port directly, or a
                 // flow already gone): routing sent it here only because of its port, so it goes on unchanged.
@@ -149,7 +157,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
                 _sink.Send(packet);
                 return;
             }
-            FromServer(key, ref seg);
+            FromServer(h, ref seg);
         }
         else
         {
@@ -202,14 +210,9 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
             ScheduleTimer(h, ref _flows[h]);
     }
 
-    private void FromServer(in FlowKey key, ref Segment seg)
+    /// <summary>A server packet of flow <paramref name="h"/> (found once by the dispatcher).</summary>
+    private void FromServer(int h, ref Segment seg)
     {
-        int h = _flows.Find(key);
-        if (h < 0)
-        {
-            Counters.Drop(DropReason.NoFlow);
-            return;
-        }
         _currentFlow = h;
         ref Flow f = ref _flows[h];
         f.LastActivityMs = _now;
@@ -332,7 +335,10 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         ReturnMap(ref _c2sMaps[h]);
         ReturnMap(ref _s2cMaps[h]);
         ReturnReorderHold(h);
+        ReturnHistory(h);
         ReleaseHeld(h);
+        ReleasePartial(h);
+        ReleaseWindowHoldBuffer(h);
         _keys.Clear(h);
     }
 
@@ -354,12 +360,16 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         _flows.Remove(h);
     }
 
-    private SeqMap RentMap(ref SeqMap? slot, ulong firstRecord)
+    /// <summary>
+    /// A flow direction's map, taken from the pool when data goes in flight. <paramref name="storeTags"/>: the engine
+    /// seals these records (server to client), so each keeps its short tag (invariant 2).
+    /// </summary>
+    private SeqMap RentMap(ref SeqMap? slot, ulong firstRecord, bool storeTags)
     {
         if (slot is not null)
             return slot;
         slot = _mapPool.Count > 0 ? _mapPool.Pop() : new SeqMap(_options.MaxRecordsInFlight);
-        slot.Reset(firstRecord);
+        slot.Reset(firstRecord, storeTags);
         return slot;
     }
 
@@ -367,13 +377,17 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     {
         if (slot is null)
             return;
+        slot.Trim();
         _mapPool.Push(slot);
         slot = null;
     }
 
+    /// <summary>Everything held under the global budget (DESIGN.md invariant 4).</summary>
+    private long HeldTotal => Counters.HeldBytes + Counters.PartialHeldBytes + Counters.WindowHeldBytes + Counters.ReorderHeldBytes;
+
     private bool TryHold(int h, int bytes)
     {
-        if (Counters.HeldBytes + Counters.ReorderHeldBytes + bytes > _options.GlobalHoldBudgetBytes)
+        if (HeldTotal + bytes > _options.GlobalHoldBudgetBytes)
             return false;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(bytes);
         _held[h] = buffer;
@@ -427,7 +441,12 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
             try
             {
                 if (nowMs > f.RetransmitDeadline)
-                    RetransmitFlight(h, ref f);
+                {
+                    if (f.Has(FlowFlags.OwnBytesUnacked))
+                        RetransmitOwnBytes(h, ref f);
+                    else
+                        RetransmitFlight(h, ref f);
+                }
                 if (f.State != FlowState.Free && nowMs > Deadline(ref f))
                     Expire(h, ref f);
                 if (f.State != FlowState.Free)
@@ -487,6 +506,8 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
             _handshakes[h]?.Dispose();
             _handshakes[h] = null;
             ReleaseHeld(h);
+            ReleasePartial(h);
+            ReleaseWindowHoldBuffer(h);
         }
         _keys.Dispose();
     }

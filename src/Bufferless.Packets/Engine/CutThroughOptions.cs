@@ -45,11 +45,23 @@ public sealed class CutThroughOptions
     /// <summary>Bytes all flows together may hold for records in flight (verified mode holds one record per flow).</summary>
     public long GlobalHoldBudgetBytes { get; init; } = 64L << 20;
 
+    /// <summary>
+    /// Server bytes a flow may hold while the client's window is full (the patent's small-window case), within the
+    /// global budget; beyond it server data is not acknowledged and comes again. 0 disables holding.
+    /// </summary>
+    public int WindowHoldBytes { get; init; } = 8192;
+
     /// <summary>Records in flight per flow and direction (the sequence map's capacity; a power of two).</summary>
     public int MaxRecordsInFlight { get; init; } = 2048;
 
     /// <summary>Keyed AEAD objects cached (direct-mapped by flow handle); idle flows keep only raw keys.</summary>
     public int AeadCacheSize { get; init; } = 1024;
+
+    /// <summary>
+    /// The engine updates its own write key (TLS 1.3 KeyUpdate) after sealing this many records under one key. RFC 8446
+    /// §5.5: AES-GCM may protect at most 2^24.5 full-size records per key; the default stays below. Tests set it low.
+    /// </summary>
+    public long KeyUpdateAfterRecords { get; init; } = 1L << 24;
 
     /// <summary>Key for the flow hash (random by default, so a flood cannot target one bucket).</summary>
     public ulong? HashSeed { get; init; }

@@ -6,8 +6,11 @@ namespace Bufferless.Packets.Engine;
 /// </summary>
 internal interface IEngineObserver
 {
-    /// <summary>A record towards the client was sealed under <paramref name="recordNumber"/> (new or retransmitted).</summary>
-    void OnSeal(int flow, ulong recordNumber, byte contentType, ReadOnlySpan<byte> content);
+    /// <summary>
+    /// A record towards the client was sealed under <paramref name="recordNumber"/> (new or retransmitted) with the
+    /// write key of generation <paramref name="keyEpoch"/> (record numbers restart with each KeyUpdate).
+    /// </summary>
+    void OnSeal(int flow, int keyEpoch, ulong recordNumber, byte contentType, ReadOnlySpan<byte> content);
 
     /// <summary>Plaintext of a client record went to the server; <paramref name="final"/> for the record's last piece.</summary>
     void OnRelease(int flow, ulong recordNumber, bool final, bool tagChecked);

@@ -20,8 +20,19 @@ internal sealed class KeyStore : IDisposable
     private const int DirectionSize = 32 + 12;
     private const int SlotSize = 2 * DirectionSize;
 
-    /// <summary>Slab bytes per flow (both directions' key and IV), the algorithm byte and two key epochs.</summary>
-    public const int BytesPerFlow = SlotSize + 1 + 2 * sizeof(int);
+    /// <summary>
+    /// TLS 1.3 application traffic secrets kept for KeyUpdate (RFC 8446 §4.6.3): the client's and the engine's own.
+    /// (Earlier client secrets a rewind may need live in a <see cref="ReadKeyHistory"/> only while needed.)
+    /// </summary>
+    private const int SecretSlot = 2 * TrafficKeyUpdate.MaxSecret;
+    private const int ReadSecret = 0;
+    private const int WriteSecret = TrafficKeyUpdate.MaxSecret;
+
+    /// <summary>Slab bytes per flow (both directions' key and IV, the secrets), the algorithm and secret-length bytes and two key epochs.</summary>
+    public const int BytesPerFlow = SlotSize + SecretSlot + 2 + 2 * sizeof(int);
+
+    private readonly byte[] _secrets;
+    private readonly byte[] _secretLengths;
 
     private readonly byte[] _slab;
     private readonly AeadAlgorithm[] _algorithms;
@@ -46,6 +57,8 @@ internal sealed class KeyStore : IDisposable
     {
         _slab = GC.AllocateArray<byte>(flows * SlotSize, pinned: true);
         _algorithms = new AeadAlgorithm[flows];
+        _secrets = GC.AllocateArray<byte>(flows * SecretSlot, pinned: true);
+        _secretLengths = new byte[flows];
         _epochs = new int[flows * 2];
         int size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(2, cacheSize));
         _cache = new CacheEntry[size];
@@ -65,6 +78,80 @@ internal sealed class KeyStore : IDisposable
         SetDirection(handle, WriteDirection, writeKey, writeIv);
     }
 
+    /// <summary>TLS 1.3: the application traffic secrets the keys came from, for later KeyUpdates.</summary>
+    public void SetSecrets(int handle, ReadOnlySpan<byte> readSecret, ReadOnlySpan<byte> writeSecret)
+    {
+        Span<byte> slot = _secrets.AsSpan(handle * SecretSlot, SecretSlot);
+        CryptographicOperations.ZeroMemory(slot);
+        if (readSecret.Length is not (32 or 48) || writeSecret.Length != readSecret.Length)
+        {
+            _secretLengths[handle] = 0;
+            return;
+        }
+        readSecret.CopyTo(slot[ReadSecret..]);
+        writeSecret.CopyTo(slot[WriteSecret..]);
+        _secretLengths[handle] = (byte)readSecret.Length;
+    }
+
+    /// <summary>True when the flow's secrets are kept (TLS 1.3), so its keys can be updated.</summary>
+    public bool CanUpdate(int handle) => _secretLengths[handle] != 0;
+
+    /// <summary>
+    /// The client's KeyUpdate (RFC 8446 §4.6.3): its traffic secret moves on one generation and the read key and IV
+    /// follow. The secret before is copied to <paramref name="previous"/> (for <see cref="RestoreRead"/>); returns its length.
+    /// </summary>
+    public int UpdateRead(int handle, Span<byte> previous)
+    {
+        Span<byte> slot = Secrets(handle, out int length);
+        slot.Slice(ReadSecret, length).CopyTo(previous);
+        Span<byte> next = stackalloc byte[TrafficKeyUpdate.MaxSecret];
+        TrafficKeyUpdate.NextSecret(slot.Slice(ReadSecret, length), next);
+        next[..length].CopyTo(slot[ReadSecret..]);
+        CryptographicOperations.ZeroMemory(next);
+        Rekey(handle, ReadDirection, slot.Slice(ReadSecret, length));
+        return length;
+    }
+
+    /// <summary>Goes back to an earlier read secret (a rewind to before a client KeyUpdate record).</summary>
+    public void RestoreRead(int handle, ReadOnlySpan<byte> secret)
+    {
+        Span<byte> slot = Secrets(handle, out int length);
+        if (secret.Length != length)
+            throw new ArgumentException("secret length differs from the flow's");
+        secret.CopyTo(slot[ReadSecret..]);
+        Rekey(handle, ReadDirection, slot.Slice(ReadSecret, length));
+    }
+
+    /// <summary>The engine's own KeyUpdate: the write secret moves on one generation, the write key and IV follow.</summary>
+    public void UpdateWrite(int handle)
+    {
+        Span<byte> slot = Secrets(handle, out int length);
+        Span<byte> next = stackalloc byte[TrafficKeyUpdate.MaxSecret];
+        TrafficKeyUpdate.NextSecret(slot.Slice(WriteSecret, length), next);
+        next[..length].CopyTo(slot[WriteSecret..]);
+        CryptographicOperations.ZeroMemory(next);
+        Rekey(handle, WriteDirection, slot.Slice(WriteSecret, length));
+    }
+
+    private Span<byte> Secrets(int handle, out int length)
+    {
+        length = _secretLengths[handle];
+        if (length == 0)
+            throw new InvalidOperationException("no traffic secrets for this flow (TLS 1.2)");
+        return _secrets.AsSpan(handle * SecretSlot, SecretSlot);
+    }
+
+    private void Rekey(int handle, int direction, ReadOnlySpan<byte> secret)
+    {
+        Span<byte> key = stackalloc byte[32];
+        Span<byte> iv = stackalloc byte[12];
+        int keyLength = _algorithms[handle].KeySize();
+        TrafficKeyUpdate.DeriveKeyAndIv(secret, key[..keyLength], iv);
+        SetDirection(handle, direction, key[..keyLength], iv);
+        CryptographicOperations.ZeroMemory(key);
+        CryptographicOperations.ZeroMemory(iv);
+    }
+
     /// <summary>Replaces one direction's key and IV (RFC 8446 §4.6.3 KeyUpdate); its cached AEAD is dropped.</summary>
     public void SetDirection(int handle, int direction, ReadOnlySpan<byte> key, ReadOnlySpan<byte> iv)
     {
@@ -75,6 +162,9 @@ internal sealed class KeyStore : IDisposable
         _epochs[handle * 2 + direction]++;
         Drop(handle * 2 + direction);
     }
+
+    /// <summary>How many times keys were installed for this flow and direction (tells key generations apart).</summary>
+    public int Epoch(int handle, int direction) => _epochs[handle * 2 + direction];
 
     public ReadOnlySpan<byte> Iv(int handle, int direction) => _slab.AsSpan(handle * SlotSize + direction * DirectionSize + 32, 12);
 
@@ -148,6 +238,8 @@ internal sealed class KeyStore : IDisposable
     public void Clear(int handle)
     {
         CryptographicOperations.ZeroMemory(_slab.AsSpan(handle * SlotSize, SlotSize));
+        CryptographicOperations.ZeroMemory(_secrets.AsSpan(handle * SecretSlot, SecretSlot));
+        _secretLengths[handle] = 0;
         Drop(handle * 2);
         Drop(handle * 2 + 1);
     }
@@ -168,6 +260,7 @@ internal sealed class KeyStore : IDisposable
     public void Dispose()
     {
         CryptographicOperations.ZeroMemory(_slab);
+        CryptographicOperations.ZeroMemory(_secrets);
         for (int i = 0; i < _cache.Length; i++)
         {
             _cache[i].Opener?.Dispose();

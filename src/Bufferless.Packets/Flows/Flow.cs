@@ -31,10 +31,22 @@ internal enum FlowFlags : ushort
     PartialReleased = 32,
     /// <summary>The handshake chose TLS 1.2: records carry their real type, no inner type, AAD with the sequence number.</summary>
     Tls12 = 64,
+    /// <summary>The engine owes the client a KeyUpdate (asked for, or its write key neared the record limit).</summary>
+    KeyUpdatePending = 256,
+    /// <summary>The engine's KeyUpdate record (<see cref="Flow.OwnBytes"/>) is not acknowledged yet: it is retransmitted.</summary>
+    OwnBytesUnacked = 512,
     /// <summary>A client timestamp was recorded (<see cref="Flow.ClientTsVal"/> holds a real value).</summary>
-    ClientTsSeen = 128,
+    ClientTsSeen = 1024,
     /// <summary>A server timestamp was recorded (<see cref="Flow.ServerTsVal"/> holds a real value).</summary>
-    ServerTsSeen = 256,
+    ServerTsSeen = 2048,
+}
+
+/// <summary>A TLS 1.3 KeyUpdate record as the engine sealed it: header, 4-byte message + inner type, 16-byte tag.</summary>
+[System.Runtime.CompilerServices.InlineArray(Length)]
+internal struct OwnRecordBytes
+{
+    public const int Length = 5 + 4 + 1 + 1 + 16;
+    private byte _first;
 }
 
 /// <summary>
@@ -105,6 +117,18 @@ internal struct Flow
     public uint S2cNextS;
     public uint S2cNextC;
     public ulong S2cRecord;
+    /// <summary>
+    /// Bytes the engine itself sent into the client's stream after the handshake (its KeyUpdate record, DESIGN.md §6:
+    /// kept until acknowledged): where they start in C space, how many, and the sealed bytes.
+    /// </summary>
+    /// <summary>Server-space start of the record whose retransmitted pieces are being collected, and how many bytes of it are in.</summary>
+    public uint S2cPartialA;
+    /// <summary>Server bytes held from <see cref="S2cNextS"/> on because the client's window is full.</summary>
+    public ushort S2cHoldLength;
+    public ushort S2cPartialFill;
+    public uint S2cOwnStart;
+    public byte S2cOwnLength;
+    public OwnRecordBytes OwnBytes;
     /// <summary>Latest ACK from the client (C space of the server's stream) and its window in bytes.</summary>
     public uint ClientAck;
     public uint ClientWindow;

@@ -176,17 +176,23 @@ public class CutThroughEngineTests
     {
         var sink = new CountingSink();
         using var engine = new CutThroughEngine(Options(maxFlows: 64), sink);
-        byte[][] syns = Enumerable.Range(0, 5000).Select(i => Syn((ushort)(1024 + i), (uint)i * 7919)).ToArray();
+        byte[][] syns = Enumerable.Range(0, 10_000).Select(i => Syn((ushort)(1024 + i), (uint)i * 7919)).ToArray();
         for (int i = 0; i < 100; i++)
             engine.OnPacket(syns[i], 0); // warm up
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 100; i < syns.Length; i++)
-            engine.OnPacket(syns[i], 1);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // Two rounds, the smaller figure counts: a per-SYN allocation shows in both, while a one-off runtime
+        // allocation on this thread (the JIT promoting a method mid-round under a loaded CI machine) shows in one.
+        long allocated = long.MaxValue;
+        for (int round = 0; round < 2; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 100 + round * 4950; i < 100 + (round + 1) * 4950; i++)
+                engine.OnPacket(syns[i], 1);
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
         Assert.Equal(64, engine.FlowCount);
         Assert.Equal(64, engine.Counters.Flows(FlowState.SynSeen));
-        Assert.Equal(5000, sink.Packets); // every SYN passed on: the oldest half-open flow made room
-        Assert.True(allocated < 4096, $"allocated {allocated} bytes for 4900 SYNs");
+        Assert.Equal(10_000, sink.Packets); // every SYN passed on: the oldest half-open flow made room
+        Assert.True(allocated < 4096, $"allocated {allocated} bytes for 4950 SYNs");
     }
 
     [Fact]

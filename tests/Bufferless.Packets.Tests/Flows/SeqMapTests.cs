@@ -106,4 +106,79 @@ public class SeqMapTests
         map.Append(1200, 5244, 100, 122, SeqMapKind.Data, 9);
         Assert.Equal(9ul, map.RecordNumber(2));
     }
+
+    [Fact]
+    public void Append_EqualRecords_StoredAsOneRun_TagsPerRecord()
+    {
+        // DESIGN.md §6: a bulk transfer of full segments is one run whatever its length; only tags are per record.
+        var map = new SeqMap(2048);
+        map.Reset(100);
+        for (int i = 0; i < 1000; i++)
+            map.Append(1000 + (uint)(i * 1426), 9000 + (uint)(i * 1448), 1426, 1448, SeqMapKind.Data, (uint)i * 3);
+        Assert.Equal(1, map.RunCount);
+        Assert.Equal(1000, map.Count);
+        Assert.True(map.FootprintBytes <= 4 * 1024 + 256, $"{map.FootprintBytes} bytes for 1000 records");
+        SeqMapEntry e = map[777];
+        Assert.Equal(1000 + 777u * 1426, e.A);
+        Assert.Equal(9000 + 777u * 1448, e.B);
+        Assert.Equal(777u * 3, e.Tag);
+        Assert.Equal(777, map.IndexOfA(1000 + 777u * 1426 + 1425));
+        // An ACK inside record 500 drops records 0..499 and leaves the run's front at record 500.
+        Assert.Equal(500, map.Acknowledge(9000 + 500u * 1448 + 1000, out uint aAck));
+        Assert.Equal(1000 + 500u * 1426, aAck);
+        Assert.Equal(600ul, map.FirstRecordNumber);
+        Assert.Equal(1000 + 500u * 1426, map[0].A);
+        Assert.Equal(500u * 3, map[0].Tag);
+        Assert.Equal(1, map.RunCount);
+    }
+
+    [Fact]
+    public void Append_MixedSizesAndKinds_NewRunEachChange_LookupsCrossRuns()
+    {
+        var map = new SeqMap(64);
+        map.Reset(0);
+        map.Append(0, 0, 100, 122, SeqMapKind.Data, 1);
+        map.Append(100, 122, 100, 122, SeqMapKind.Data, 2);
+        map.Append(200, 244, 50, 72, SeqMapKind.Data, 3);
+        map.Append(250, 316, 1, 25, SeqMapKind.Fin, 4);
+        Assert.Equal(3, map.RunCount);
+        Assert.Equal(2, map.IndexOfA(220));
+        Assert.Equal(3, map.IndexOfA(250));
+        Assert.Equal(-1, map.IndexOfA(251));
+        Assert.Equal(2, map.IndexOfStartAtOrAfter(101));
+        Assert.Equal(SeqMapKind.Fin, map[3].Kind);
+        Assert.Equal(4u, map[3].Tag);
+        // Rewind into the first run, then a record that follows it joins the run again.
+        map.TruncateFrom(1);
+        Assert.Equal(1, map.RunCount);
+        map.Append(100, 122, 100, 122, SeqMapKind.Data, 9);
+        Assert.Equal(1, map.RunCount);
+        Assert.Equal(9u, map[1].Tag);
+        Assert.Equal(2, map.Acknowledge(244, out uint a));
+        Assert.Equal(200u, a);
+        Assert.Equal(0, map.Count);
+    }
+
+    [Fact]
+    public void Trim_AfterABurst_ShrinksBackToTheInitialRings()
+    {
+        var map = new SeqMap(4096);
+        map.Reset(0);
+        for (int i = 0; i < 3000; i++)
+            map.Append((uint)i * 10, (uint)i * 20, 10, 20, SeqMapKind.Data, (uint)i);
+        int grown = map.FootprintBytes;
+        map.Trim();
+        Assert.True(map.FootprintBytes < 256 && grown > 10_000, $"{grown} -> {map.FootprintBytes}");
+        Assert.Equal(0, map.Count);
+    }
+
+    [Fact]
+    public void Reset_WithoutTags_EntriesReadZeroTag()
+    {
+        var map = new SeqMap(8);
+        map.Reset(5, storeTags: false);
+        map.Append(0, 0, 10, 10, SeqMapKind.Data, 0xDEAD);
+        Assert.Equal(0u, map[0].Tag);
+        Assert.Equal(5ul, map.RecordNumber(0));
+    }
 }

@@ -27,6 +27,24 @@ internal static class SimCertificate
 
     public static TlsServerConfig Config => s_config.Value;
 
+    /// <summary>
+    /// An ECDSA P-256 certificate: far cheaper handshakes than RSA-2048, for tests that open thousands of flows
+    /// (the signature's DER length varies, so segmentation is not byte-for-byte reproducible; they do not need it).
+    /// </summary>
+    private static readonly Lazy<TlsServerConfig> s_ecdsa = new(() =>
+    {
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var req = new CertificateRequest("CN=sim.test", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName("example.test");
+        req.CertificateExtensions.Add(san.Build());
+        var notBefore = new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        using var cert = req.CreateSelfSigned(notBefore, notBefore.AddYears(20));
+        return new TlsServerConfig { Certificates = [TlsCertificate.FromX509(cert)] };
+    });
+
+    public static TlsServerConfig EcdsaConfig => s_ecdsa.Value;
+
     public static TlsServerConfig WithSuites(TlsCipherSuite suite) => new()
     {
         Certificates = Config.Certificates,

@@ -28,6 +28,13 @@ internal sealed record SimTcpOptions
     /// does it). Without SACK the sender still learns of the hole only through the cumulative ACK.
     /// </summary>
     public bool OutOfOrderQueue { get; init; } = true;
+    /// <summary>
+    /// With <see cref="SplitRetransmissions"/> false: retransmissions are cut into pieces of at most this many bytes
+    /// (0: never), cutting original segments, as a Linux sender does after the path MTU shrank (DESIGN.md §6).
+    /// </summary>
+    public int RetransmitPiece { get; init; }
+    /// <summary>Drop data beyond the advertised receive window (RFC 9293 §3.10.7.4: not acceptable) and count it.</summary>
+    public bool EnforceWindow { get; init; }
 }
 
 /// <summary>
@@ -92,6 +99,8 @@ internal sealed class SimTcp
     public bool Established => _state == State.Established;
     public long RtoDeadline { get; private set; } = long.MaxValue;
     public int PawsRejects { get; private set; }
+    /// <summary>Bytes that arrived beyond the advertised receive window.</summary>
+    public long BeyondWindowBytes { get; private set; }
     public List<string> Errors { get; } = [];
     public Action? OnEstablished { get; set; }
     public Action<int>? OnData { get; set; }
@@ -201,6 +210,18 @@ internal sealed class SimTcp
         {
             uint seq = seg.SequenceNumber;
             int front = Seq.Diff(RcvNxt, seq);
+            int beyond = Seq.Diff(seq + (uint)seg.Payload.Length, RcvNxt + (uint)AdvertisedWindow);
+            if (beyond > 0 && seg.Payload.Length > 0)
+            {
+                // The sender went past the window this endpoint advertised (it never shrinks: the application reads
+                // at once, so the right edge is RcvNxt + the window its ACKs carry).
+                BeyondWindowBytes += Math.Min(beyond, seg.Payload.Length);
+                if (_o.EnforceWindow)
+                {
+                    SendAck(now);
+                    return;
+                }
+            }
             if (front < 0 && _o.OutOfOrderQueue && seg.Payload.Length > 0 && -front < _o.ReceiveWindow && _outOfOrder.Count < 256)
                 _outOfOrder[seq] = seg.Payload.ToArray();
             if (front >= 0 && front <= seg.Payload.Length)
@@ -357,6 +378,8 @@ internal sealed class SimTcp
                 n = (int)(end - offset);
                 if (n > unsent)
                     n = unsent;
+                if (_o.RetransmitPiece > 0 && n > _o.RetransmitPiece)
+                    n = _o.RetransmitPiece;
             }
             else if (_o.ShortSegments > 0 && n > 1 && _rng.NextDouble() < _o.ShortSegments)
             {
@@ -387,6 +410,16 @@ internal sealed class SimTcp
     }
 
     private void SendControl(long now, uint seq, uint ack, TcpFlags flags, bool syn) => Emit(Header(now, seq, ack, flags, syn), []);
+
+    /// <summary>The window every non-SYN segment advertises, in bytes (the field, scaled back).</summary>
+    private int AdvertisedWindow
+    {
+        get
+        {
+            int shift = _scale ? (_o.WindowScale == 0xFF ? 0 : _o.WindowScale) : 0;
+            return Math.Min(65535, _o.ReceiveWindow >> shift) << shift;
+        }
+    }
 
     private OutSegment Header(long now, uint seq, uint ack, TcpFlags flags, bool syn)
     {

@@ -23,6 +23,10 @@ internal interface ISimTlsClient : IDisposable
     bool Resumed { get; }
     void SendApplicationData(ReadOnlySpan<byte> data);
     void SendCloseNotify();
+    /// <summary>TLS 1.3 only (RFC 8446 §4.6.3).</summary>
+    void SendKeyUpdate(bool request);
+    /// <summary>KeyUpdates the engine sent that the client took.</summary>
+    int KeyUpdatesReceived { get; }
     List<byte> ApplicationData { get; }
     string? Error { get; }
     TlsAlertDescription? ReceivedAlert { get; }
@@ -38,6 +42,8 @@ internal sealed class SimTls13Client(TlsTestClientOptions options) : ISimTlsClie
     public bool Resumed => Inner.PskAccepted;
     public void SendApplicationData(ReadOnlySpan<byte> data) => Inner.SendApplicationData(data);
     public void SendCloseNotify() => Inner.SendCloseNotify();
+    public void SendKeyUpdate(bool request) => Inner.SendKeyUpdate(request);
+    public int KeyUpdatesReceived => Inner.KeyUpdatesReceived;
     public List<byte> ApplicationData => Inner.ApplicationData;
     public string? Error => Inner.Error;
     public TlsAlertDescription? ReceivedAlert => Inner.ReceivedAlert;
@@ -54,6 +60,8 @@ internal sealed class SimTls12Client(Tls12TestClientOptions options, byte[]? res
     public bool Resumed => Inner.Resumed;
     public void SendApplicationData(ReadOnlySpan<byte> data) => Inner.SendApplicationData(data);
     public void SendCloseNotify() => Inner.SendCloseNotify();
+    public void SendKeyUpdate(bool request) => throw new NotSupportedException("TLS 1.2 has no KeyUpdate");
+    public int KeyUpdatesReceived => 0;
     public List<byte> ApplicationData => Inner.ApplicationData;
     public string? Error => Inner.Error;
     public TlsAlertDescription? ReceivedAlert => Inner.ReceivedAlert;

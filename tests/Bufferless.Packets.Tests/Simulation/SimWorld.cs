@@ -32,6 +32,10 @@ internal sealed record SimScenario
     public int ClientMaxRecord { get; init; } = 16384;
     /// <summary>Every client record is exactly <see cref="ClientMaxRecord"/> bytes (the last one shorter).</summary>
     public bool FixedRecordSize { get; init; }
+    /// <summary>TLS 1.3: the client sends a KeyUpdate after every this many records, alternately asking for the engine's (0: never).</summary>
+    public int ClientKeyUpdateEvery { get; init; }
+    /// <summary>The engine updates its own write key after this many records (0: the default limit).</summary>
+    public long EngineKeyUpdateAfter { get; init; }
 
     /// <summary>Derives a scenario from a seed: clean for a tenth of seeds, otherwise faults on every hop.</summary>
     public static SimScenario FromSeed(int seed, CutThroughMode mode)
@@ -72,8 +76,21 @@ internal sealed record SimScenario
         // a quarter of each version resume a session from a ticket.
         bool tls12 = r.Next(4) == 0;
         bool resumed = r.Next(4) == 0;
+        // Then, for TLS 1.3, a fifth of seeds with client KeyUpdates and an eighth with engine KeyUpdates.
+        int clientKeyUpdates = r.Next(5) == 0 ? r.Next(2, 12) : 0;
+        long engineKeyUpdates = r.Next(8) == 0 ? r.Next(3, 40) : 0;
+        // A quarter of seeds: the server cuts its retransmissions into pieces (a smaller path MTU, DESIGN.md §6).
+        int retransmitPiece = r.Next(4) == 0 ? r.Next(100, 1000) : 0;
+        s = s with { Server = s.Server with { RetransmitPiece = retransmitPiece } };
         if (!tls12)
-            return s with { Handshake = resumed ? SimHandshake.Tls13Resumed : SimHandshake.Full };
+        {
+            return s with
+            {
+                Handshake = resumed ? SimHandshake.Tls13Resumed : SimHandshake.Full,
+                ClientKeyUpdateEvery = clientKeyUpdates,
+                EngineKeyUpdateAfter = engineKeyUpdates,
+            };
+        }
         TlsCipherSuite suite12 = s.Suite switch
         {
             TlsCipherSuite.Aes128GcmSha256 => TlsCipherSuite.EcdheRsaAes128GcmSha256,
@@ -86,6 +103,7 @@ internal sealed record SimScenario
     public override string ToString() =>
         $"seed {Seed} mode {Mode} v6 {IPv6} {(Tls12 ? "TLS1.2" : "TLS1.3")} {Handshake} {Suite} client mss {Client.Mss} ws {Client.WindowScale} ts {Client.Timestamps} win {Client.ReceiveWindow}; " +
         $"server mss {Server.Mss} ws {Server.WindowScale} ts {Server.Timestamps} win {Server.ReceiveWindow}; bytes {ClientBytes}/{ServerBytes}; " +
+        $"keyupdates client every {ClientKeyUpdateEvery} engine after {EngineKeyUpdateAfter}; server retransmits in pieces of {Server.RetransmitPiece}; " +
         $"loss {ClientToEngine.Loss:F3}/{EngineToClient.Loss:F3}/{ServerToEngine.Loss:F3}/{EngineToServer.Loss:F3}";
 }
 
@@ -112,7 +130,7 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
     private long _now;
     private readonly byte[] _clientData;
     private readonly byte[] _serverData;
-    private readonly Dictionary<ulong, byte[]> _sealed = [];
+    private readonly Dictionary<(int Epoch, ulong Record), byte[]> _sealed = [];
     private readonly Dictionary<ulong, bool> _partialReleased = [];
     private int _clientFed;
     private bool _clientSentData;
@@ -139,6 +157,7 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
             Mode = scenario.Mode,
             MaxFlows = 16,
             HashSeed = 1,
+            KeyUpdateAfterRecords = scenario.EngineKeyUpdateAfter > 0 ? scenario.EngineKeyUpdateAfter : 1L << 24,
         }, this) { Observer = this };
         UInt128 ca = scenario.IPv6 ? ClientV6 : ClientV4;
         UInt128 sa = scenario.IPv6 ? ServerV6 : ServerV4;
@@ -184,6 +203,7 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
     public SimTcp Server { get; }
     public ISimTlsClient Tls { get; }
     public List<string> Violations { get; } = [];
+    public int ClientKeyUpdatesSent { get; private set; }
     public long Now => _now;
 
     /// <summary>Optional fault injector for focused tests: may change a packet on its way (return null to drop it).</summary>
@@ -214,11 +234,18 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
             _clientSentData = true;
             DataStartSeq = Client.Iss + 1 + (uint)_clientWritten;
             int offset = 0;
+            int records = 0;
             while (offset < _clientData.Length)
             {
                 int n = Math.Min(_s.FixedRecordSize ? _s.ClientMaxRecord : _app.Next(1, _s.ClientMaxRecord + 1), _clientData.Length - offset);
                 Tls.SendApplicationData(_clientData.AsSpan(offset, n));
                 offset += n;
+                if (_s.ClientKeyUpdateEvery > 0 && ++records % _s.ClientKeyUpdateEvery == 0)
+                {
+                    // RFC 8446 §4.6.3: every other one asks the engine to update its keys too.
+                    Tls.SendKeyUpdate(request: records / _s.ClientKeyUpdateEvery % 2 == 1);
+                    ClientKeyUpdatesSent++;
+                }
             }
             Tls.SendCloseNotify();
             Client.Write(Tls.TakeOutput(), _now);
@@ -297,16 +324,16 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
 
     // ---- invariants seen from inside ----
 
-    void IEngineObserver.OnSeal(int flow, ulong recordNumber, byte contentType, ReadOnlySpan<byte> content)
+    void IEngineObserver.OnSeal(int flow, int keyEpoch, ulong recordNumber, byte contentType, ReadOnlySpan<byte> content)
     {
         byte[] bytes = [contentType, .. content];
-        if (_sealed.TryGetValue(recordNumber, out byte[]? before))
+        if (_sealed.TryGetValue((keyEpoch, recordNumber), out byte[]? before))
         {
             if (!before.AsSpan().SequenceEqual(bytes))
-                Violations.Add($"record {recordNumber} sealed with two different plaintexts (invariant 2)");
+                Violations.Add($"record {recordNumber} of key generation {keyEpoch} sealed with two different plaintexts (invariant 2)");
             return;
         }
-        _sealed[recordNumber] = bytes;
+        _sealed[(keyEpoch, recordNumber)] = bytes;
     }
 
     void IEngineObserver.OnRelease(int flow, ulong recordNumber, bool final, bool tagChecked)
@@ -413,6 +440,8 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
             failures.Add("the client's session was not resumed");
         if (Done && Tls.ReceivedAlert != TlsAlertDescription.CloseNotify)
             failures.Add($"client did not get close_notify (alert {Tls.ReceivedAlert})");
+        if (Client.BeyondWindowBytes > 0)
+            failures.Add($"engine sent {Client.BeyondWindowBytes} bytes beyond the client's window");
         failures.AddRange(Client.Errors);
         failures.AddRange(Server.Errors);
         if (Engine.Counters.Drops(DropReason.InternalError) > 0)

@@ -37,8 +37,8 @@ public class SimulationTests
         world.Drain();
         if (world.Engine.FlowCount != 0)
             failures.Add($"engine still holds {world.Engine.FlowCount} flows after every timer ran");
-        if (world.Engine.Counters.HeldBytes != 0)
-            failures.Add($"engine still holds {world.Engine.Counters.HeldBytes} record bytes");
+        if (world.Engine.Counters.HeldBytes != 0 || world.Engine.Counters.PartialHeldBytes != 0 || world.Engine.Counters.WindowHeldBytes != 0)
+            failures.Add($"engine still holds {world.Engine.Counters.HeldBytes} record bytes, {world.Engine.Counters.PartialHeldBytes} retransmission bytes, {world.Engine.Counters.WindowHeldBytes} window bytes");
         description = world.Describe();
         if (trace && failures.Count > 0)
             File.WriteAllLines(Path.Combine(Path.GetTempPath(), $"bufferless-sim-{seed}.log"), world.Trace);
