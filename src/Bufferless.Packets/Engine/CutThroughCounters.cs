@@ -20,8 +20,6 @@ public enum DropReason
     InternalError,
     /// <summary>A record's MAC state was lost when another flow took its AEAD cache entry (the record comes again).</summary>
     KeyCacheEvicted,
-    /// <summary>Server data while the engine's KeyUpdate waits for the old key's records to be acknowledged.</summary>
-    KeyUpdatePending,
     /// <summary>A client KeyUpdate arrived while the previous one was still ahead of the server's ACK (the client resends it).</summary>
     KeyUpdateBusy,
     /// <summary>Server data beyond what the client's window and the bounded hold take (the server sends it again).</summary>
@@ -73,6 +71,8 @@ public sealed class CutThroughCounters
     public long PartialRetransmissionsJoined;
     public long KeyUpdatesReceived;
     public long KeyUpdatesSent;
+    /// <summary>Times server data waited (held) for the engine's KeyUpdate, itself waiting for the old key's records to be acknowledged.</summary>
+    public long KeyUpdateWaits;
     /// <summary>Retransmissions of the engine's own records after the handshake (its KeyUpdate).</summary>
     public long OwnRetransmissions;
     /// <summary>Rewinds to before a client KeyUpdate that went back to the read key in force there.</summary>

@@ -176,8 +176,8 @@ public sealed partial class CutThroughEngine
 
     /// <summary>
     /// Seals records from <paramref name="data"/> (starting at <see cref="Flow.S2cNextS"/>) while they fit the client's
-    /// window. Returns the bytes sealed; <paramref name="windowFull"/> says the window (not the map, a pending
-    /// KeyUpdate or an error) stopped it.
+    /// window. Returns the bytes sealed; <paramref name="windowFull"/> says the rest may be held: the window or a
+    /// pending KeyUpdate stopped it (not the map or an error).
     /// </summary>
     private int SealWithinWindow(int h, ref Flow f, ReadOnlySpan<byte> data, ref bool sent, out bool windowFull)
     {
@@ -186,9 +186,10 @@ public sealed partial class CutThroughEngine
         int consumed = 0;
         while (consumed < data.Length)
         {
-            if (f.S2cRecord >= (ulong)_options.KeyUpdateAfterRecords && _keys.CanUpdate(h) && !f.Has(FlowFlags.OwnBytesUnacked))
+            if (f.S2cRecord >= (ulong)_options.KeyUpdateAfterRecords && _keys.CanUpdate(h))
             {
-                // RFC 8446 §5.5: keys are updated before the AEAD's record limit is reached.
+                // RFC 8446 §5.5: keys are updated before the AEAD's record limit is reached. A hard cap: no data
+                // record goes out under this key past the limit, even while an earlier KeyUpdate is unacknowledged.
                 f.Flags |= FlowFlags.KeyUpdatePending;
                 TrySendOwnKeyUpdate(h, ref f);
             }
@@ -196,8 +197,10 @@ public sealed partial class CutThroughEngine
             {
                 // The KeyUpdate goes first (RFC 8446 §4.6.3: before the next application data record), and only once
                 // every record under the old key is acknowledged, so no retransmission ever needs that key again.
-                // Nothing here was acknowledged to the server: it sends these bytes again.
-                Counters.Drop(DropReason.KeyUpdatePending);
+                // Meanwhile server data waits in the bounded hold like data for a full window (nothing of it is
+                // acknowledged to the server, so what does not fit comes again).
+                Counters.KeyUpdateWaits++;
+                windowFull = true;
                 break;
             }
             SeqMap map = RentMap(ref _s2cMaps[h], f.S2cRecord, storeTags: true);

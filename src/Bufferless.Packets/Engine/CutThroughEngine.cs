@@ -508,6 +508,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
             ReleaseHeld(h);
             ReleasePartial(h);
             ReleaseWindowHoldBuffer(h);
+            ReturnHistory(h); // zeroes the client's earlier secrets
         }
         _keys.Dispose();
     }

@@ -73,6 +73,12 @@ internal sealed class SeqMap
     private bool _storeTags;
     /// <summary>Number the next appended record gets.</summary>
     private ulong _nextRecord;
+    /// <summary>
+    /// Where the last lookup by index ended (run offset from the head, index of that run's first record), so a walk
+    /// over consecutive entries costs one step each even when records of varying size make many runs.
+    /// </summary>
+    private int _cursorRun;
+    private int _cursorBase;
 
     public SeqMap(int capacity)
     {
@@ -128,12 +134,20 @@ internal sealed class SeqMap
         {
             if ((uint)index >= (uint)Count)
                 throw new ArgumentOutOfRangeException(nameof(index));
-            int left = index;
-            for (int k = 0; k < _runCount; k++)
+            int k = 0, first = 0;
+            if (_cursorRun < _runCount && index >= _cursorBase)
+            {
+                k = _cursorRun;
+                first = _cursorBase;
+            }
+            int left = index - first;
+            for (; k < _runCount; k++)
             {
                 ref Run run = ref _runs[(_runHead + k) & (_runs.Length - 1)];
                 if (left < run.Count)
                 {
+                    _cursorRun = k;
+                    _cursorBase = index - left;
                     return new SeqMapEntry
                     {
                         A = run.A + (uint)(left * run.ASize),
@@ -159,6 +173,8 @@ internal sealed class SeqMap
         _runHead = 0;
         _runCount = 0;
         _tagHead = 0;
+        _cursorRun = 0;
+        _cursorBase = 0;
         Count = 0;
         _nextRecord = firstRecordNumber;
         _storeTags = storeTags;
@@ -215,6 +231,7 @@ internal sealed class SeqMap
             bigger[k] = _runs[(_runHead + k) & (_runs.Length - 1)];
         _runs = bigger;
         _runHead = 0;
+        // The cursor counts runs from the head, which keeps its place: it stays valid.
     }
 
     private void GrowTags()
@@ -261,6 +278,8 @@ internal sealed class SeqMap
 
     private void DropFront(int k)
     {
+        _cursorRun = 0;
+        _cursorBase = 0;
         Count -= k;
         if (_storeTags)
             _tagHead = (_tagHead + k) & (_tags.Length - 1);
@@ -304,6 +323,8 @@ internal sealed class SeqMap
         if ((uint)index > (uint)Count)
             throw new ArgumentOutOfRangeException(nameof(index));
         _nextRecord = RecordNumber(index);
+        _cursorRun = 0;
+        _cursorBase = 0;
         int left = index;
         int keptRuns = 0;
         for (; keptRuns < _runCount && left > 0; keptRuns++)

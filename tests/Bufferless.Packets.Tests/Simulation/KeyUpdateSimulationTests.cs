@@ -50,9 +50,11 @@ public class KeyUpdateSimulationTests
         world.Run(600_000);
         var failures = world.Check();
         Assert.True(failures.Count == 0, world.Describe() + "\n  " + string.Join("\n  ", failures));
-        // 80,000 bytes in records of at most ~500 bytes: dozens of records, so several updates.
-        Assert.True(world.Engine.Counters.KeyUpdatesSent >= 80_000 / 536 / after / 2, world.Describe());
+        // 80,000 bytes in records of at most ~500 bytes: well over a hundred records, an update every `after`.
+        Assert.True(world.Engine.Counters.KeyUpdatesSent >= 80_000 / 536 / after, world.Describe());
         Assert.Equal(world.Engine.Counters.KeyUpdatesSent, world.Tls.KeyUpdatesReceived);
+        // A hard cap: data records 0 .. after-1 under each key, then the KeyUpdate itself as record `after`.
+        Assert.InRange(world.MaxRecordNumberPerKey, after - 1, after);
     }
 
     [Fact]

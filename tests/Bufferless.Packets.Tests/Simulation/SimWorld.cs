@@ -344,6 +344,9 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
             Violations.Add($"record {recordNumber}: plaintext released before its tag checked in verified mode (invariant 3)");
     }
 
+    /// <summary>The highest record number the engine sealed under any one key (-1: none).</summary>
+    public long MaxRecordNumberPerKey => _sealed.Count == 0 ? -1 : (long)_sealed.Keys.Max(k => k.Record);
+
     /// <summary>Largest number of record bytes the engine held at once (ArrayPool sizes).</summary>
     public long MaxHeldBytes { get; private set; }
 
