@@ -40,8 +40,14 @@ internal sealed class ReorderHold
             if (_entries[i].Seq == seq && _entries[i].Length >= data.Length)
                 return true; // a duplicate of what is held already
         }
-        if (_count == MaxSegments || _used + data.Length > Capacity)
+        if (_count == MaxSegments || data.Length > Capacity)
             return false;
+        if (_used + data.Length > Capacity)
+        {
+            Compact();
+            if (_used + data.Length > Capacity)
+                return false;
+        }
         _buffer ??= ArrayPool<byte>.Shared.Rent(Capacity);
         data.CopyTo(_buffer.AsSpan(_used));
         _entries[_count++] = new Entry { Seq = seq, Offset = _used, Length = data.Length, Fin = fin };
@@ -89,6 +95,33 @@ internal sealed class ReorderHold
             return;
         ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = null;
+    }
+
+    /// <summary>Moves the held bytes together at the front of the buffer (taken entries leave holes behind).</summary>
+    private void Compact()
+    {
+        // Insertion sort by offset (at most MaxSegments entries, no allocation), then slide each down in order.
+        for (int i = 1; i < _count; i++)
+        {
+            Entry e = _entries[i];
+            int j = i - 1;
+            while (j >= 0 && _entries[j].Offset > e.Offset)
+            {
+                _entries[j + 1] = _entries[j];
+                j--;
+            }
+            _entries[j + 1] = e;
+        }
+        int at = 0;
+        for (int i = 0; i < _count; i++)
+        {
+            ref Entry e = ref _entries[i];
+            if (e.Offset != at)
+                Buffer.BlockCopy(_buffer!, e.Offset, _buffer!, at, e.Length);
+            e.Offset = at;
+            at += e.Length;
+        }
+        _used = at;
     }
 
     private void RemoveAt(int i)

@@ -60,4 +60,26 @@ public class ReorderHoldTests
         Assert.Equal(1, hold.Count);
         hold.Release();
     }
+
+    [Fact]
+    public void TryAdd_AfterManyTakes_CompactsInsteadOfRefusing()
+    {
+        var hold = new ReorderHold();
+        uint next = 0;
+        byte[] segment = new byte[1400];
+        // A long reordering episode: one segment always waits while others come and go; far more bytes pass
+        // through than the capacity, and the hold must keep accepting (the bug: space was never reused).
+        Assert.True(hold.TryAdd(100_000_000, segment, false));
+        for (int i = 0; i < 2000; i++)
+        {
+            segment[0] = (byte)i;
+            Assert.True(hold.TryAdd(next + 1400, segment, false), $"refused at segment {i}");
+            Assert.True(hold.TryTake(next + 1400, out uint seq, out ReadOnlySpan<byte> data, out _));
+            Assert.Equal(next + 1400, seq);
+            Assert.Equal((byte)i, data[0]);
+            next += 1400;
+        }
+        Assert.Equal(1, hold.Count);
+        hold.Release();
+    }
 }
