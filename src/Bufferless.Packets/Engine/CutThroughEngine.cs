@@ -236,26 +236,23 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
             ScheduleTimer(h, ref _flows[h]);
     }
 
-    private static void NoteClientTimestamps(ref Flow f, ref Segment seg)
+    private static void NoteClientTimestamps(ref Flow f, ref Segment seg) =>
+        NoteTimestamps(ref seg, FlowFlags.ClientTsSeen, ref f.Flags, ref f.ClientTsVal, ref f.ClientTsEcr);
+
+    private static void NoteServerTimestamps(ref Flow f, ref Segment seg) =>
+        NoteTimestamps(ref seg, FlowFlags.ServerTsSeen, ref f.Flags, ref f.ServerTsVal, ref f.ServerTsEcr);
+
+    /// <summary>Keeps one peer's newest TSval (RFC 7323 §5.3: never going back) and its latest echo.</summary>
+    private static void NoteTimestamps(ref Segment seg, FlowFlags seen, ref FlowFlags flags, ref uint latest, ref uint echo)
     {
         if (!seg.HasTimestamps)
             return;
         // The first value is taken as it is: a wraparound comparison against the initial 0 would refuse half of all
         // clocks (Linux starts each connection's clock at a random offset).
-        if (!f.Has(FlowFlags.ClientTsSeen) || Seq.Ge(seg.TsVal, f.ClientTsVal))
-            f.ClientTsVal = seg.TsVal;
-        f.Flags |= FlowFlags.ClientTsSeen;
-        f.ClientTsEcr = seg.TsEcr;
-    }
-
-    private static void NoteServerTimestamps(ref Flow f, ref Segment seg)
-    {
-        if (!seg.HasTimestamps)
-            return;
-        if (!f.Has(FlowFlags.ServerTsSeen) || Seq.Ge(seg.TsVal, f.ServerTsVal))
-            f.ServerTsVal = seg.TsVal;
-        f.Flags |= FlowFlags.ServerTsSeen;
-        f.ServerTsEcr = seg.TsEcr;
+        if ((flags & seen) == 0 || Seq.Ge(seg.TsVal, latest))
+            latest = seg.TsVal;
+        flags |= seen;
+        echo = seg.TsEcr;
     }
 
     // ---------------------------------------------------------------------------------------------------------
