@@ -71,6 +71,7 @@ internal sealed unsafe partial class GcmKey
     private static uint SubWord(uint word) =>
         AesNi.EncryptLast(Vector128.Create(word).AsByte(), Vector128<byte>.Zero).AsUInt32().ToScalar();
 
+    [MethodImpl(Hot)]
     private Vector128<byte> EncryptBlockAccelerated(Vector128<byte> block)
     {
         byte* rk = _p + RoundKeysOffset;
@@ -115,6 +116,7 @@ internal sealed unsafe partial class GcmKey
     private static Vector128<ulong> LoadReflected(byte* p) => ReverseBytes(Vector128.Load(p)).AsUInt64();
 
     /// <summary>GHASH of 1..8 blocks with one reduction: block j is multiplied by H^(n-j).</summary>
+    [MethodImpl(Hot)]
     private static Vector128<ulong> GhashUpTo8(Vector128<ulong> acc, byte* p, int n, byte* powers)
     {
         Vector128<ulong>* pow = (Vector128<ulong>*)powers + (8 - n);
@@ -127,6 +129,7 @@ internal sealed unsafe partial class GcmKey
         return Reduce(lo, mid, hi);
     }
 
+    [MethodImpl(Hot)]
     private void GhashAccelerated(ref Vector128<byte> accBytes, byte* p, nuint blocks)
     {
         byte* powers = _p + PowersOffset;
@@ -184,6 +187,7 @@ internal sealed unsafe partial class GcmKey
     }
 
     /// <summary>Encrypts 8 counter blocks starting at the byte-reversed counter <paramref name="c"/> (all rounds, no GHASH).</summary>
+    [MethodImpl(Hot)]
     private void Keystream8(Vector128<uint> c, out Vector128<byte> b0, out Vector128<byte> b1, out Vector128<byte> b2, out Vector128<byte> b3,
         out Vector128<byte> b4, out Vector128<byte> b5, out Vector128<byte> b6, out Vector128<byte> b7)
     {
@@ -195,6 +199,7 @@ internal sealed unsafe partial class GcmKey
     }
 
     /// <summary>Keystream for 1..4 blocks (short tails do not pay for 8).</summary>
+    [MethodImpl(Hot)]
     private void Keystream4(Vector128<uint> c, out Vector128<byte> b0, out Vector128<byte> b1, out Vector128<byte> b2, out Vector128<byte> b3)
     {
         byte* rk = _p + RoundKeysOffset;
@@ -219,6 +224,7 @@ internal sealed unsafe partial class GcmKey
     }
 
     /// <summary>Keystream for the last 1..8 blocks of a call into a 128-byte buffer, computed in parallel.</summary>
+    [MethodImpl(Hot)]
     private void TailKeystream(Vector128<uint> c, int blocks, Vector128<byte>* ks)
     {
         if (blocks <= 4)
@@ -229,6 +235,7 @@ internal sealed unsafe partial class GcmKey
         Keystream8(c, out ks[0], out ks[1], out ks[2], out ks[3], out ks[4], out ks[5], out ks[6], out ks[7]);
     }
 
+    [MethodImpl(Hot)]
     private void CryptAccelerated(ref GcmState s, byte* src, byte* dst, int length, bool decrypt)
     {
         byte* powers = _p + PowersOffset;
@@ -311,6 +318,7 @@ internal sealed unsafe partial class GcmKey
         (i7 ^ k7).Store(dst + 112);
     }
 
+    [MethodImpl(Hot)]
     private void Stitched(ref Vector128<uint> ctr, ref Vector128<ulong> acc, byte* src, byte* dst, byte* ghashSrc, nuint batches)
     {
         if (Path == AesGcmPath.Wide)
@@ -323,6 +331,7 @@ internal sealed unsafe partial class GcmKey
     /// 8 blocks in flight: CTR for src -> dst, and GHASH of 8 blocks at <paramref name="g"/> woven between the AES
     /// rounds (one block's four carry-less multiplies after each of rounds 1..8, the reduction after round 9).
     /// </summary>
+    [MethodImpl(Hot)]
     private void StitchedNarrow(ref Vector128<uint> ctrRef, ref Vector128<ulong> accRef, byte* src, byte* dst, byte* g, nuint batches)
     {
         byte* rk = _p + RoundKeysOffset;
@@ -368,6 +377,7 @@ internal sealed unsafe partial class GcmKey
         accRef = acc;
     }
 
+    [MethodImpl(Hot)]
     private void CtrAccelerated(Vector128<byte> counterBlock, byte* src, byte* dst, int length)
     {
         Vector128<uint> ctr = ReverseBytes(counterBlock).AsUInt32();

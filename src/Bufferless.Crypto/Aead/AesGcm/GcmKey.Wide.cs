@@ -24,6 +24,7 @@ internal sealed unsafe partial class GcmKey
     private static Vector512<ulong> Xor3(Vector512<ulong> a, Vector512<ulong> b, Vector512<ulong> c) => Avx512F.TernaryLogic(a, b, c, 0x96);
 
     /// <summary>GHASH of 8 blocks: lanes hold blocks 0..3 and 4..7, multiplied by H^8..H^5 and H^4..H^1.</summary>
+    [MethodImpl(Hot)]
     private static Vector128<ulong> Ghash8Wide(Vector128<ulong> acc, byte* p, byte* powers)
     {
         Vector512<ulong> x0 = LoadReflected512(p) ^ acc.ToVector256().ToVector512();
@@ -37,6 +38,7 @@ internal sealed unsafe partial class GcmKey
     }
 
     /// <summary>As <see cref="StitchedNarrow"/>, with the GHASH of the 8 blocks done in two 512-bit halves.</summary>
+    [MethodImpl(Hot)]
     private void StitchedWide(ref Vector128<uint> ctrRef, ref Vector128<ulong> accRef, byte* src, byte* dst, byte* g, nuint batches)
     {
         byte* rk = _p + RoundKeysOffset;
