@@ -53,7 +53,15 @@ internal sealed unsafe class ChaCha20Poly1305Aead : RecordAead
         }
     }
 
-    public static RecordAead Create(ReadOnlySpan<byte> key) => new ChaCha20Poly1305Aead(key);
+    /// <summary>The implementation chosen for this machine (<see cref="ChaChaPaths.Best"/>).</summary>
+    public static RecordAead Create(ReadOnlySpan<byte> key) => Create(key, ChaChaPath.Auto);
+
+    /// <summary>Forces one implementation path (tests and benchmarks).</summary>
+    internal static RecordAead Create(ReadOnlySpan<byte> key, ChaChaPath path) => ChaChaPaths.Resolve(path) switch
+    {
+        ChaChaPath.Evp => new ChaCha20Poly1305Aead(key),
+        ChaChaPath p => new ManagedChaCha20Poly1305Aead(key, p),
+    };
 
     public override AeadAlgorithm Algorithm => AeadAlgorithm.ChaCha20Poly1305;
 

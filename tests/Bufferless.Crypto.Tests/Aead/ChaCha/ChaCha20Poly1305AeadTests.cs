@@ -6,15 +6,28 @@ namespace Bufferless.Crypto.Tests.Aead.ChaCha;
 
 public class ChaCha20Poly1305AeadTests
 {
-    private static RecordAead Create(byte[] key) => RecordAead.Create(AeadAlgorithm.ChaCha20Poly1305, key);
+    /// <summary>Every implementation this machine supports (libcrypto EVP, managed portable, managed AVX-512).</summary>
+    public static TheoryData<string> Paths()
+    {
+        var data = new TheoryData<string>();
+        foreach (ChaChaPath p in new[] { ChaChaPath.Evp, ChaChaPath.Portable, ChaChaPath.Wide })
+        {
+            if (ChaChaPaths.IsSupported(p))
+                data.Add(p.ToString());
+        }
+        return data;
+    }
+
+    private static RecordAead Create(byte[] key, string path) => ChaCha20Poly1305Aead.Create(key, Enum.Parse<ChaChaPath>(path));
 
     /// <summary>
     /// Every chacha20_poly1305_test.json vector through Seal, Open and the streaming opener. 'valid' vectors must
     /// seal to ct||tag and open; 'invalid' ones with a 12-byte nonce (modified tags) must fail to open; the ones
     /// with another nonce size must be refused by every entry point with ArgumentException.
     /// </summary>
-    [Fact]
-    public void AllEntryPoints_WycheproofVectors_AgreeWithFile()
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void AllEntryPoints_WycheproofVectors_AgreeWithFile(string path)
     {
         int valid = 0, rejectedTag = 0, refusedNonce = 0;
         var tests = WycheproofFile.Tests("chacha20_poly1305_test.json", out var doc);
@@ -23,7 +36,7 @@ public class ChaCha20Poly1305AeadTests
         {
             byte[] key = t.Hex("key"), iv = t.Hex("iv"), aad = t.Hex("aad"), msg = t.Hex("msg"), ct = t.Hex("ct"), tag = t.Hex("tag");
             byte[] body = [.. ct, .. tag];
-            using RecordAead aead = Create(key);
+            using RecordAead aead = Create(key, path);
             using RecordOpener opener = aead.CreateOpener();
             var output = new byte[Math.Max(msg.Length, ct.Length)];
             if (iv.Length != 12)
@@ -59,14 +72,15 @@ public class ChaCha20Poly1305AeadTests
         Assert.Equal((256, 60, 9), (valid, rejectedTag, refusedNonce));
     }
 
-    [Fact]
-    public void Seal_Rfc8439Section282_MatchesTestVector()
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Seal_Rfc8439Section282_MatchesTestVector(string path)
     {
         byte[] key = Convert.FromHexString("808182838485868788898A8B8C8D8E8F909192939495969798999A9B9C9D9E9F");
         byte[] nonce = Convert.FromHexString("070000004041424344454647");
         byte[] aad = Convert.FromHexString("50515253C0C1C2C3C4C5C6C7");
         byte[] pt = "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it."u8.ToArray();
-        using RecordAead aead = Create(key);
+        using RecordAead aead = Create(key, path);
         var body = new byte[pt.Length + 16];
         aead.Seal(nonce, aad, pt, body);
         Assert.Equal("1AE10B594F09E26A7E902ECBD0600691", Convert.ToHexString(body[^16..]));
@@ -74,8 +88,9 @@ public class ChaCha20Poly1305AeadTests
     }
 
     /// <summary>Differential against the platform's one-shot ChaCha20Poly1305 over random lengths and random piece splits.</summary>
-    [Fact]
-    public void SealOpenAndOpener_RandomCases_MatchPlatform()
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void SealOpenAndOpener_RandomCases_MatchPlatform(string path)
     {
         var rng = new Random(8439);
         var key = new byte[32];
@@ -91,7 +106,7 @@ public class ChaCha20Poly1305AeadTests
                 platform?.Dispose(); opener?.Dispose(); aead?.Dispose();
                 rng.NextBytes(key);
                 platform = new ChaCha20Poly1305(key);
-                aead = Create(key);
+                aead = Create(key, path);
                 opener = aead.CreateOpener();
             }
             int length = i < 100 ? i : rng.Next(0, 20_001);
@@ -118,12 +133,13 @@ public class ChaCha20Poly1305AeadTests
         platform.Dispose(); opener.Dispose(); aead.Dispose();
     }
 
-    [Fact]
-    public void Opener_OneBytePieces_DecryptsAndAuthenticates()
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Opener_OneBytePieces_DecryptsAndAuthenticates(string path)
     {
         byte[] key = RandomNumberGenerator.GetBytes(32), nonce = RandomNumberGenerator.GetBytes(12), aad = RandomNumberGenerator.GetBytes(13);
         byte[] pt = RandomNumberGenerator.GetBytes(300);
-        using RecordAead aead = Create(key);
+        using RecordAead aead = Create(key, path);
         var body = new byte[pt.Length + 16];
         aead.Seal(nonce, aad, pt, body);
         using RecordOpener opener = aead.CreateOpener();
@@ -142,12 +158,13 @@ public class ChaCha20Poly1305AeadTests
         Assert.False(opener.Finish()); // a finished record cannot be finished again
     }
 
-    [Fact]
-    public void Opener_FinishEarlyOrOverfed_FailsCleanly()
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Opener_FinishEarlyOrOverfed_FailsCleanly(string path)
     {
         byte[] key = RandomNumberGenerator.GetBytes(32), nonce = RandomNumberGenerator.GetBytes(12);
         byte[] pt = RandomNumberGenerator.GetBytes(100);
-        using RecordAead aead = Create(key);
+        using RecordAead aead = Create(key, path);
         var body = new byte[116];
         aead.Seal(nonce, [], pt, body);
         using RecordOpener opener = aead.CreateOpener();
@@ -166,12 +183,13 @@ public class ChaCha20Poly1305AeadTests
         Assert.Equal(pt, output);
     }
 
-    [Fact]
-    public void Open_BitFlipsInCiphertextTagOrAad_Fail()
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Open_BitFlipsInCiphertextTagOrAad_Fail(string path)
     {
         byte[] key = RandomNumberGenerator.GetBytes(32), nonce = RandomNumberGenerator.GetBytes(12), aad = RandomNumberGenerator.GetBytes(13);
         byte[] pt = RandomNumberGenerator.GetBytes(200);
-        using RecordAead aead = Create(key);
+        using RecordAead aead = Create(key, path);
         using RecordOpener opener = aead.CreateOpener();
         var body = new byte[216];
         aead.Seal(nonce, aad, pt, body);
@@ -200,14 +218,15 @@ public class ChaCha20Poly1305AeadTests
         Assert.Equal(pt, output);
     }
 
-    [Fact]
-    public void ApplyKeystream_RandomOffsets_MatchesSealedCiphertext()
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void ApplyKeystream_RandomOffsets_MatchesSealedCiphertext(string path)
     {
         var rng = new Random(7);
         byte[] key = RandomNumberGenerator.GetBytes(32), nonce = RandomNumberGenerator.GetBytes(12);
         byte[] pt = new byte[20_000];
         rng.NextBytes(pt);
-        using RecordAead aead = Create(key);
+        using RecordAead aead = Create(key, path);
         var body = new byte[pt.Length + 16];
         aead.Seal(nonce, [], pt, body);
         for (int i = 0; i < 500; i++)
@@ -222,12 +241,13 @@ public class ChaCha20Poly1305AeadTests
         Assert.Throws<ArgumentOutOfRangeException>(() => aead.ApplyKeystream(nonce, (long)uint.MaxValue * 64, new byte[1], new byte[1]));
     }
 
-    [Fact]
-    public void SealOpenOpener_InPlace_RoundTrip()
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void SealOpenOpener_InPlace_RoundTrip(string path)
     {
         byte[] key = RandomNumberGenerator.GetBytes(32), nonce = RandomNumberGenerator.GetBytes(12), aad = RandomNumberGenerator.GetBytes(5);
         byte[] pt = RandomNumberGenerator.GetBytes(5000);
-        using RecordAead aead = Create(key);
+        using RecordAead aead = Create(key, path);
         var buffer = new byte[pt.Length + 16];
         pt.CopyTo(buffer, 0);
         aead.Seal(nonce, aad, buffer.AsSpan(0, pt.Length), buffer);
@@ -251,14 +271,15 @@ public class ChaCha20Poly1305AeadTests
         Assert.Equal(pt, buffer[..pt.Length]);
     }
 
-    [Fact]
-    public void HotPath_PerRecordAndPerPiece_AllocatesNothing()
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void HotPath_PerRecordAndPerPiece_AllocatesNothing(string path)
     {
         byte[] key = RandomNumberGenerator.GetBytes(32), nonce = RandomNumberGenerator.GetBytes(12), aad = RandomNumberGenerator.GetBytes(5);
         byte[] pt = RandomNumberGenerator.GetBytes(16384);
         var body = new byte[pt.Length + 16];
         var output = new byte[pt.Length];
-        using RecordAead aead = Create(key);
+        using RecordAead aead = Create(key, path);
         using RecordOpener opener = aead.CreateOpener();
         void Round()
         {
@@ -282,21 +303,90 @@ public class ChaCha20Poly1305AeadTests
         Assert.True(aead.Open(nonce, aad, body, output));
     }
 
-    [Fact]
-    public void Create_WrongKeyLength_Throws()
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Create_WrongKeyLength_Throws(string path)
     {
-        Assert.Throws<ArgumentException>(() => Create(new byte[16]));
+        Assert.Throws<ArgumentException>(() => Create(new byte[16], path));
     }
 
-    [Fact]
-    public void Dispose_ThenUse_Throws()
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Dispose_ThenUse_Throws(string path)
     {
-        RecordAead aead = Create(RandomNumberGenerator.GetBytes(32));
+        RecordAead aead = Create(RandomNumberGenerator.GetBytes(32), path);
         RecordOpener opener = aead.CreateOpener();
         aead.Dispose();
         Assert.Throws<ObjectDisposedException>(() => aead.Seal(new byte[12], [], [], new byte[16]));
         opener.Dispose();
         Assert.Throws<ObjectDisposedException>(() => opener.Begin(new byte[12], [], 0));
+    }
+
+    [Fact]
+    public void ManagedPaths_Dispose_ZeroesKeyAndState()
+    {
+        foreach (ChaChaPath p in new[] { ChaChaPath.Portable, ChaChaPath.Wide })
+        {
+            if (!ChaChaPaths.IsSupported(p))
+                continue;
+            byte[] key = RandomNumberGenerator.GetBytes(32), nonce = RandomNumberGenerator.GetBytes(12);
+            var aead = (ManagedChaCha20Poly1305Aead)ChaCha20Poly1305Aead.Create(key, p);
+            var opener = (ManagedChaCha20Poly1305Aead.Opener)aead.CreateOpener();
+            var body = new byte[3000 + 16];
+            aead.Seal(nonce, [], new byte[3000], body);
+            opener.Begin(nonce, [], 3000);
+            opener.Update(body.AsSpan(0, 1448), new byte[1448]); // keystream and powers now sit in the opener's state
+            Assert.True(opener.StateForTest.AsSpan().IndexOfAnyExcept((byte)0) >= 0);
+            Assert.Equal(key, aead.SecretsForTest.Key);
+            opener.Dispose();
+            aead.Dispose();
+            Assert.True(aead.SecretsForTest.Key.AsSpan().IndexOfAnyExcept((byte)0) < 0, $"{p}: key zeroed");
+            Assert.True(aead.SecretsForTest.State.AsSpan().IndexOfAnyExcept((byte)0) < 0, $"{p}: state zeroed");
+            Assert.True(opener.StateForTest.AsSpan().IndexOfAnyExcept((byte)0) < 0, $"{p}: opener state zeroed");
+        }
+    }
+
+    [Fact]
+    public void Create_Auto_PicksWideWhenAvx512()
+    {
+        using RecordAead aead = RecordAead.Create(AeadAlgorithm.ChaCha20Poly1305, new byte[32]);
+        if (ChaChaPaths.IsSupported(ChaChaPath.Wide))
+            Assert.Equal(ChaChaPath.Wide, Assert.IsType<ManagedChaCha20Poly1305Aead>(aead).Path);
+        else
+            Assert.IsType<ChaCha20Poly1305Aead>(aead);
+    }
+
+    /// <summary>
+    /// Record lengths and piece sizes around the wide path's edges (16-block keystream batches, 8-block Poly1305
+    /// groups, the 16-block threshold of the vector Poly1305), every path against the platform.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Opener_PiecesAcrossBatchEdges_MatchPlatform(string path)
+    {
+        byte[] key = RandomNumberGenerator.GetBytes(32), nonce = RandomNumberGenerator.GetBytes(12), aad = RandomNumberGenerator.GetBytes(13);
+        using var platform = new ChaCha20Poly1305(key);
+        using RecordAead aead = Create(key, path);
+        using RecordOpener opener = aead.CreateOpener();
+        foreach (int length in new[] { 127, 128, 129, 255, 256, 257, 1023, 1024, 1025, 2048, 16384, 16385 })
+        {
+            byte[] pt = RandomNumberGenerator.GetBytes(length);
+            var body = new byte[length + 16];
+            platform.Encrypt(nonce, pt, body.AsSpan(0, length), body.AsSpan(length), aad);
+            foreach (int piece in new[] { 64, 128, 1024, 1408, 1448, 1040, 4096 })
+            {
+                opener.Begin(nonce, aad, length);
+                var output = new byte[length];
+                int written = 0;
+                for (int at = 0; at < body.Length; at += piece)
+                    written += opener.Update(body.AsSpan(at, Math.Min(piece, body.Length - at)), output.AsSpan(written));
+                Assert.True(opener.Finish(), $"length {length} piece {piece}");
+                Assert.Equal(pt, output);
+            }
+            var sealedBody = new byte[length + 16];
+            aead.Seal(nonce, aad, pt, sealedBody);
+            Assert.Equal(body, sealedBody);
+        }
     }
 
     /// <summary>Feeds the body to the opener in random pieces (often 1 byte, sometimes splitting the tag).</summary>

@@ -1,0 +1,162 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Bufferless.Crypto.Aead;
+
+/// <summary>
+/// The ChaCha20 block function (RFC 8439 §2.3) over a 16-word input block (constants, key, 32-bit counter, nonce).
+/// Portable: one 64-byte block per call. Wide: 16 consecutive blocks per call with each of the 16 state words held
+/// across 16 lanes of a Vector512 (so every round is plain vertical add/xor/rotate), transposed back at the end.
+/// </summary>
+[SkipLocalsInit]
+internal static unsafe class ChaCha20Core
+{
+    public const int BlockSize = 64;
+    public const int WideBatch = 16 * BlockSize;
+
+    /// <summary>RFC 8439 §2.3: the 16 input words for key, counter and nonce.</summary>
+    public static void InitInput(uint* input, ReadOnlySpan<byte> key, uint counter, ReadOnlySpan<byte> nonce)
+    {
+        input[0] = 0x61707865;
+        input[1] = 0x3320646e;
+        input[2] = 0x79622d32;
+        input[3] = 0x6b206574;
+        for (int i = 0; i < 8; i++)
+            input[4 + i] = BinaryPrimitives.ReadUInt32LittleEndian(key[(4 * i)..]);
+        input[12] = counter;
+        for (int i = 0; i < 3; i++)
+            input[13 + i] = BinaryPrimitives.ReadUInt32LittleEndian(nonce[(4 * i)..]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void QuarterRound(ref uint a, ref uint b, ref uint c, ref uint d)
+    {
+        a += b; d ^= a; d = uint.RotateLeft(d, 16);
+        c += d; b ^= c; b = uint.RotateLeft(b, 12);
+        a += b; d ^= a; d = uint.RotateLeft(d, 8);
+        c += d; b ^= c; b = uint.RotateLeft(b, 7);
+    }
+
+    /// <summary>One block with counter <c>input[12] + add</c>: writes 64 keystream bytes to <paramref name="output"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Block(uint* input, uint add, byte* output)
+    {
+        uint x0 = input[0], x1 = input[1], x2 = input[2], x3 = input[3], x4 = input[4], x5 = input[5], x6 = input[6], x7 = input[7];
+        uint x8 = input[8], x9 = input[9], x10 = input[10], x11 = input[11], x12 = input[12] + add, x13 = input[13], x14 = input[14], x15 = input[15];
+        for (int i = 0; i < 10; i++)
+        {
+            QuarterRound(ref x0, ref x4, ref x8, ref x12);
+            QuarterRound(ref x1, ref x5, ref x9, ref x13);
+            QuarterRound(ref x2, ref x6, ref x10, ref x14);
+            QuarterRound(ref x3, ref x7, ref x11, ref x15);
+            QuarterRound(ref x0, ref x5, ref x10, ref x15);
+            QuarterRound(ref x1, ref x6, ref x11, ref x12);
+            QuarterRound(ref x2, ref x7, ref x8, ref x13);
+            QuarterRound(ref x3, ref x4, ref x9, ref x14);
+        }
+        uint* o = (uint*)output;
+        // RFC 8439 §2.3: add the input block, serialise little-endian.
+        o[0] = LE(x0 + input[0]); o[1] = LE(x1 + input[1]); o[2] = LE(x2 + input[2]); o[3] = LE(x3 + input[3]);
+        o[4] = LE(x4 + input[4]); o[5] = LE(x5 + input[5]); o[6] = LE(x6 + input[6]); o[7] = LE(x7 + input[7]);
+        o[8] = LE(x8 + input[8]); o[9] = LE(x9 + input[9]); o[10] = LE(x10 + input[10]); o[11] = LE(x11 + input[11]);
+        o[12] = LE(x12 + input[12] + add); o[13] = LE(x13 + input[13]); o[14] = LE(x14 + input[14]); o[15] = LE(x15 + input[15]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint LE(uint v) => BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void QuarterRound(ref Vector512<uint> a, ref Vector512<uint> b, ref Vector512<uint> c, ref Vector512<uint> d)
+    {
+        a += b; d = Avx512F.RotateLeft(d ^ a, 16);
+        c += d; b = Avx512F.RotateLeft(b ^ c, 12);
+        a += b; d = Avx512F.RotateLeft(d ^ a, 8);
+        c += d; b = Avx512F.RotateLeft(b ^ c, 7);
+    }
+
+    private static Vector512<uint> LaneIndex => Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+    /// <summary>
+    /// 16 blocks with counters <c>input[12] + 0..15</c>: XORs 1,024 keystream bytes into <paramref name="src"/> and
+    /// writes them to <paramref name="dst"/> (both may be the same), or writes the keystream itself when
+    /// <paramref name="src"/> is null.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Blocks16(uint* input, byte* src, byte* dst)
+    {
+        Vector512<uint> x0 = Vector512.Create(input[0]), x1 = Vector512.Create(input[1]), x2 = Vector512.Create(input[2]), x3 = Vector512.Create(input[3]);
+        Vector512<uint> x4 = Vector512.Create(input[4]), x5 = Vector512.Create(input[5]), x6 = Vector512.Create(input[6]), x7 = Vector512.Create(input[7]);
+        Vector512<uint> x8 = Vector512.Create(input[8]), x9 = Vector512.Create(input[9]), x10 = Vector512.Create(input[10]), x11 = Vector512.Create(input[11]);
+        Vector512<uint> x12 = Vector512.Create(input[12]) + LaneIndex, x13 = Vector512.Create(input[13]), x14 = Vector512.Create(input[14]), x15 = Vector512.Create(input[15]);
+        Vector512<uint> counters = x12;
+        for (int i = 0; i < 10; i++)
+        {
+            QuarterRound(ref x0, ref x4, ref x8, ref x12);
+            QuarterRound(ref x1, ref x5, ref x9, ref x13);
+            QuarterRound(ref x2, ref x6, ref x10, ref x14);
+            QuarterRound(ref x3, ref x7, ref x11, ref x15);
+            QuarterRound(ref x0, ref x5, ref x10, ref x15);
+            QuarterRound(ref x1, ref x6, ref x11, ref x12);
+            QuarterRound(ref x2, ref x7, ref x8, ref x13);
+            QuarterRound(ref x3, ref x4, ref x9, ref x14);
+        }
+        x0 += Vector512.Create(input[0]); x1 += Vector512.Create(input[1]); x2 += Vector512.Create(input[2]); x3 += Vector512.Create(input[3]);
+        x4 += Vector512.Create(input[4]); x5 += Vector512.Create(input[5]); x6 += Vector512.Create(input[6]); x7 += Vector512.Create(input[7]);
+        x8 += Vector512.Create(input[8]); x9 += Vector512.Create(input[9]); x10 += Vector512.Create(input[10]); x11 += Vector512.Create(input[11]);
+        x12 += counters; x13 += Vector512.Create(input[13]); x14 += Vector512.Create(input[14]); x15 += Vector512.Create(input[15]);
+
+        // Transpose 16x16 words (row = state word, column = block) by exchanging off-diagonal sub-blocks of size
+        // 8, 4, 2, 1: afterwards row j holds block j.
+        Swap(ref x0, ref x8, 8); Swap(ref x1, ref x9, 8); Swap(ref x2, ref x10, 8); Swap(ref x3, ref x11, 8);
+        Swap(ref x4, ref x12, 8); Swap(ref x5, ref x13, 8); Swap(ref x6, ref x14, 8); Swap(ref x7, ref x15, 8);
+        Swap(ref x0, ref x4, 4); Swap(ref x1, ref x5, 4); Swap(ref x2, ref x6, 4); Swap(ref x3, ref x7, 4);
+        Swap(ref x8, ref x12, 4); Swap(ref x9, ref x13, 4); Swap(ref x10, ref x14, 4); Swap(ref x11, ref x15, 4);
+        Swap(ref x0, ref x2, 2); Swap(ref x1, ref x3, 2); Swap(ref x4, ref x6, 2); Swap(ref x5, ref x7, 2);
+        Swap(ref x8, ref x10, 2); Swap(ref x9, ref x11, 2); Swap(ref x12, ref x14, 2); Swap(ref x13, ref x15, 2);
+        Swap(ref x0, ref x1, 1); Swap(ref x2, ref x3, 1); Swap(ref x4, ref x5, 1); Swap(ref x6, ref x7, 1);
+        Swap(ref x8, ref x9, 1); Swap(ref x10, ref x11, 1); Swap(ref x12, ref x13, 1); Swap(ref x14, ref x15, 1);
+
+        if (src != null)
+        {
+            x0 ^= Vector512.Load((uint*)src); x1 ^= Vector512.Load((uint*)(src + 64)); x2 ^= Vector512.Load((uint*)(src + 128)); x3 ^= Vector512.Load((uint*)(src + 192));
+            x4 ^= Vector512.Load((uint*)(src + 256)); x5 ^= Vector512.Load((uint*)(src + 320)); x6 ^= Vector512.Load((uint*)(src + 384)); x7 ^= Vector512.Load((uint*)(src + 448));
+            x8 ^= Vector512.Load((uint*)(src + 512)); x9 ^= Vector512.Load((uint*)(src + 576)); x10 ^= Vector512.Load((uint*)(src + 640)); x11 ^= Vector512.Load((uint*)(src + 704));
+            x12 ^= Vector512.Load((uint*)(src + 768)); x13 ^= Vector512.Load((uint*)(src + 832)); x14 ^= Vector512.Load((uint*)(src + 896)); x15 ^= Vector512.Load((uint*)(src + 960));
+        }
+        x0.Store((uint*)dst); x1.Store((uint*)(dst + 64)); x2.Store((uint*)(dst + 128)); x3.Store((uint*)(dst + 192));
+        x4.Store((uint*)(dst + 256)); x5.Store((uint*)(dst + 320)); x6.Store((uint*)(dst + 384)); x7.Store((uint*)(dst + 448));
+        x8.Store((uint*)(dst + 512)); x9.Store((uint*)(dst + 576)); x10.Store((uint*)(dst + 640)); x11.Store((uint*)(dst + 704));
+        x12.Store((uint*)(dst + 768)); x13.Store((uint*)(dst + 832)); x14.Store((uint*)(dst + 896)); x15.Store((uint*)(dst + 960));
+    }
+
+    // Index vectors for vpermt2d: indices 0..15 pick from the first operand, 16..31 from the second.
+    private static Vector512<uint> LowIndex(int h) => h switch
+    {
+        8 => Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
+        4 => Vector512.Create(0u, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27),
+        2 => Vector512.Create(0u, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29),
+        _ => Vector512.Create(0u, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30),
+    };
+
+    private static Vector512<uint> HighIndex(int h) => h switch
+    {
+        8 => Vector512.Create(8u, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31),
+        4 => Vector512.Create(4u, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31),
+        2 => Vector512.Create(2u, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31),
+        _ => Vector512.Create(1u, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31),
+    };
+
+    /// <summary>
+    /// Rows a (bit h of the row index clear) and b (set): a keeps its columns with bit h clear and takes b's at the
+    /// columns with bit h set; b gets a's columns with bit h set in its clear half and keeps its own set half.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Swap(ref Vector512<uint> a, ref Vector512<uint> b, int h)
+    {
+        Vector512<uint> lo = Avx512F.PermuteVar16x32x2(a, LowIndex(h), b);
+        b = Avx512F.PermuteVar16x32x2(a, HighIndex(h), b);
+        a = lo;
+    }
+}

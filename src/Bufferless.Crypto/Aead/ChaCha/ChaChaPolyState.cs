@@ -1,0 +1,255 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Bufferless.Crypto.Aead;
+
+/// <summary>
+/// Per-record ChaCha20-Poly1305 state for the managed paths (RFC 8439 §2.8): the ChaCha20 input block, keystream
+/// generated ahead and not yet used (so a record fed in pieces costs no more keystream than one fed whole), the
+/// Poly1305 accumulator and key, a partial Poly1305 block, and the powers of r for the wide path.
+/// Lives in pinned memory owned by a key or an opener; every byte is secret-derived and zeroed on dispose.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct ChaChaPolyState
+{
+    public Poly1305Core.WidePowers Powers;
+    public fixed byte Keystream[ChaCha20Core.WideBatch];
+    public fixed uint Input[16];
+    public fixed byte PolyPartial[16];
+    public ulong H0, H1, H2, R0, R1, Pad0, Pad1;
+    public ulong AadBytes, TextBytes;
+    public int KeystreamPos, KeystreamLength, PolyPartialLength;
+    public bool Wide, PowersReady;
+
+    /// <summary>Blocks per contiguous run from which the wide Poly1305 pays for its set-up (powers, final fold).</summary>
+    private const int WidePolyMinBlocks = 16;
+
+    public static ChaChaPolyState* Allocate(out byte[] owner)
+    {
+        // One pinned array, the state placed at a 64-byte boundary inside it.
+        owner = GC.AllocateArray<byte>(sizeof(ChaChaPolyState) + 64, pinned: true);
+        byte* p = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(owner));
+        return (ChaChaPolyState*)(((nuint)p + 63) & ~(nuint)63);
+    }
+
+    /// <summary>RFC 8439 §2.8: the one-time Poly1305 key from block 0, then the AAD and its padding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Start(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, bool wide)
+    {
+        Wide = wide;
+        fixed (uint* input = Input)
+        fixed (byte* ks = Keystream)
+        {
+            ChaCha20Core.InitInput(input, key, 0, nonce);
+            // §2.6: the one-time key is the first 32 bytes of block 0.
+            ChaCha20Core.Block(input, 0, ks);
+            Poly1305Core.Clamp(new ReadOnlySpan<byte>(ks, 16), out R0, out R1);
+            Pad0 = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(ks + 16, 8));
+            Pad1 = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(ks + 24, 8));
+            new Span<byte>(ks, ChaCha20Core.BlockSize).Clear();
+            input[12] = 1; // §2.8: the payload starts at block counter 1
+        }
+        H0 = H1 = H2 = 0;
+        KeystreamPos = KeystreamLength = 0;
+        PolyPartialLength = 0;
+        PowersReady = false;
+        AadBytes = (ulong)aad.Length;
+        TextBytes = 0;
+        Mac(aad);
+        PadMac();
+    }
+
+    /// <summary>Positions the keystream at byte <paramref name="offset"/> of the payload (ApplyKeystream only; no MAC).</summary>
+    public void SeekKeystream(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, long offset, bool wide)
+    {
+        Wide = wide;
+        fixed (uint* input = Input)
+        {
+            ChaCha20Core.InitInput(input, key, (uint)(1 + offset / ChaCha20Core.BlockSize), nonce);
+            KeystreamPos = KeystreamLength = 0;
+            int skip = (int)(offset % ChaCha20Core.BlockSize);
+            if (skip > 0)
+            {
+                Refill(input);
+                KeystreamPos = skip;
+            }
+        }
+    }
+
+    /// <summary>Encrypts (MAC over the output) or decrypts (MAC over the input); in-place use is allowed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Crypt(ReadOnlySpan<byte> input, Span<byte> output, bool decrypt)
+    {
+        if (input.IsEmpty)
+            return;
+        TextBytes += (ulong)input.Length;
+        if (decrypt)
+            Mac(input); // before an in-place decryption overwrites the ciphertext
+        XorKeystream(input, output);
+        if (!decrypt)
+            Mac(output[..input.Length]);
+    }
+
+    /// <summary>XORs the next keystream bytes into input, writing output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void XorKeystream(ReadOnlySpan<byte> inputSpan, Span<byte> outputSpan)
+    {
+        int length = inputSpan.Length;
+        if (length == 0)
+            return;
+        fixed (byte* src0 = inputSpan)
+        fixed (byte* dst0 = outputSpan)
+        fixed (uint* input = Input)
+        fixed (byte* ks = Keystream)
+        {
+            byte* src = src0, dst = dst0;
+            int buffered = KeystreamLength - KeystreamPos;
+            if (buffered > 0)
+            {
+                int n = Math.Min(buffered, length);
+                Xor(src, ks + KeystreamPos, dst, n);
+                KeystreamPos += n;
+                src += n; dst += n; length -= n;
+            }
+            if (Wide)
+            {
+                for (; length >= ChaCha20Core.WideBatch; length -= ChaCha20Core.WideBatch, src += ChaCha20Core.WideBatch, dst += ChaCha20Core.WideBatch)
+                {
+                    ChaCha20Core.Blocks16(input, src, dst);
+                    input[12] += 16;
+                }
+            }
+            else
+            {
+                for (; length >= ChaCha20Core.BlockSize; length -= ChaCha20Core.BlockSize, src += ChaCha20Core.BlockSize, dst += ChaCha20Core.BlockSize)
+                {
+                    ChaCha20Core.Block(input, 0, ks);
+                    input[12]++;
+                    Xor(src, ks, dst, ChaCha20Core.BlockSize);
+                }
+            }
+            if (length > 0)
+            {
+                Refill(input);
+                Xor(src, ks, dst, length);
+                KeystreamPos = length;
+            }
+        }
+    }
+
+    /// <summary>Generates the next batch of keystream (16 blocks wide, 1 block portable) into the buffer.</summary>
+    private void Refill(uint* input)
+    {
+        fixed (byte* ks = Keystream)
+        {
+            if (Wide)
+            {
+                ChaCha20Core.Blocks16(input, null, ks);
+                input[12] += 16;
+                KeystreamLength = ChaCha20Core.WideBatch;
+            }
+            else
+            {
+                ChaCha20Core.Block(input, 0, ks);
+                input[12]++;
+                KeystreamLength = ChaCha20Core.BlockSize;
+            }
+            KeystreamPos = 0;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Xor(byte* a, byte* b, byte* dst, int n)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i + 64 <= n; i += 64)
+                (Vector512.Load(a + i) ^ Vector512.Load(b + i)).Store(dst + i);
+        }
+        for (; i + 16 <= n; i += 16)
+            (Vector128.Load(a + i) ^ Vector128.Load(b + i)).Store(dst + i);
+        for (; i < n; i++)
+            dst[i] = (byte)(a[i] ^ b[i]);
+    }
+
+    /// <summary>Feeds bytes to Poly1305, keeping a partial block between calls.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Mac(ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty)
+            return;
+        fixed (byte* d0 = data)
+        fixed (byte* partial = PolyPartial)
+        {
+            byte* d = d0;
+            int length = data.Length;
+            if (PolyPartialLength > 0)
+            {
+                int n = Math.Min(16 - PolyPartialLength, length);
+                new ReadOnlySpan<byte>(d, n).CopyTo(new Span<byte>(partial + PolyPartialLength, n));
+                PolyPartialLength += n;
+                d += n; length -= n;
+                if (PolyPartialLength < 16)
+                    return;
+                Poly1305Core.Blocks(ref H0, ref H1, ref H2, R0, R1, partial, 1);
+                PolyPartialLength = 0;
+            }
+            int blocks = length / 16;
+            if (Wide && blocks >= WidePolyMinBlocks)
+            {
+                if (!PowersReady)
+                {
+                    fixed (Poly1305Core.WidePowers* powers = &Powers)
+                        Poly1305Core.ComputePowers(R0, R1, powers);
+                    PowersReady = true;
+                }
+                int groups = blocks / 8;
+                fixed (Poly1305Core.WidePowers* powers = &Powers)
+                    Poly1305Core.BlocksWide(ref H0, ref H1, ref H2, powers, d, groups);
+                d += groups * 128; length -= groups * 128; blocks -= groups * 8;
+            }
+            if (blocks > 0)
+            {
+                Poly1305Core.Blocks(ref H0, ref H1, ref H2, R0, R1, d, blocks);
+                d += blocks * 16; length -= blocks * 16;
+            }
+            if (length > 0)
+            {
+                new ReadOnlySpan<byte>(d, length).CopyTo(new Span<byte>(partial, 16));
+                PolyPartialLength = length;
+            }
+        }
+    }
+
+    /// <summary>RFC 8439 §2.8: pad16 — a partial block is completed with zeros (a full block, 2^128 bit set).</summary>
+    private void PadMac()
+    {
+        if (PolyPartialLength == 0)
+            return;
+        fixed (byte* partial = PolyPartial)
+        {
+            new Span<byte>(partial + PolyPartialLength, 16 - PolyPartialLength).Clear();
+            Poly1305Core.Blocks(ref H0, ref H1, ref H2, R0, R1, partial, 1);
+        }
+        PolyPartialLength = 0;
+    }
+
+    /// <summary>RFC 8439 §2.8: pad16(ciphertext), then the two 64-bit little-endian lengths; writes the 16-byte tag.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void ComputeTag(byte* tag)
+    {
+        PadMac();
+        byte* lengths = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(lengths, 8), AadBytes);
+        BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(lengths + 8, 8), TextBytes);
+        Poly1305Core.Blocks(ref H0, ref H1, ref H2, R0, R1, lengths, 1);
+        Poly1305Core.Finish(H0, H1, H2, Pad0, Pad1, tag);
+    }
+
+    /// <summary>Zeroes everything (keystream, r, s, h and the powers are all secret).</summary>
+    public static void Clear(ChaChaPolyState* s) =>
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(new Span<byte>(s, sizeof(ChaChaPolyState)));
+}

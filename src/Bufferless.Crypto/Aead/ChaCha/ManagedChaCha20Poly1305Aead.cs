@@ -1,0 +1,195 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+
+namespace Bufferless.Crypto.Aead;
+
+/// <summary>
+/// ChaCha20-Poly1305 (RFC 8439 §2.8) in managed code, streaming and seekable: <see cref="ChaChaPath.Wide"/>
+/// (AVX-512) or <see cref="ChaChaPath.Portable"/>. One pinned state per key for the one-call operations and one per
+/// opener; nothing is allocated per record or per piece.
+/// </summary>
+internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
+{
+    private const int TagSize = AeadAlgorithmInfo.TagSize;
+    private const int BlockSize = ChaCha20Core.BlockSize;
+
+    private readonly byte[] _key; // pinned: the GC never leaves a stale copy behind
+    private readonly byte[] _stateOwner;
+    private readonly ChaChaPolyState* _state;
+    private readonly bool _wide;
+    private bool _disposed;
+
+    public ManagedChaCha20Poly1305Aead(ReadOnlySpan<byte> key, ChaChaPath path)
+    {
+        if (key.Length != ChaCha20Poly1305Aead.KeySize)
+            throw new ArgumentException("a ChaCha20-Poly1305 key is 32 bytes", nameof(key));
+        Path = path;
+        _wide = path == ChaChaPath.Wide;
+        _key = GC.AllocateUninitializedArray<byte>(ChaCha20Poly1305Aead.KeySize, pinned: true);
+        key.CopyTo(_key);
+        _state = ChaChaPolyState.Allocate(out _stateOwner);
+    }
+
+    public ChaChaPath Path { get; }
+
+    public override AeadAlgorithm Algorithm => AeadAlgorithm.ChaCha20Poly1305;
+
+    /// <summary>The pinned secret areas (key, per-record state), for tests that check <see cref="Dispose"/> zeroes them.</summary>
+    internal (byte[] Key, byte[] State) SecretsForTest => (_key, _stateOwner);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override void Seal(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext, Span<byte> body)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ChaCha20Poly1305Aead.CheckNonce(nonce);
+        if (body.Length < plaintext.Length + TagSize)
+            throw new ArgumentException("body needs plaintext.Length + 16 bytes", nameof(body));
+        _state->Start(_key, nonce, aad, _wide);
+        _state->Crypt(plaintext, body, decrypt: false);
+        fixed (byte* tag = body.Slice(plaintext.Length, TagSize))
+            _state->ComputeTag(tag);
+        ChaChaPolyState.Clear(_state);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public override bool Open(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> body, Span<byte> plaintext)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ChaCha20Poly1305Aead.CheckNonce(nonce);
+        int n = body.Length - TagSize;
+        if (n < 0)
+            return false;
+        if (plaintext.Length < n)
+            throw new ArgumentException("plaintext needs body.Length - 16 bytes", nameof(plaintext));
+        Span<byte> received = stackalloc byte[TagSize];
+        body[n..].CopyTo(received); // before an in-place decryption could touch it
+        Span<byte> expected = stackalloc byte[TagSize];
+        _state->Start(_key, nonce, aad, _wide);
+        _state->Crypt(body[..n], plaintext, decrypt: true);
+        fixed (byte* tag = expected)
+            _state->ComputeTag(tag);
+        ChaChaPolyState.Clear(_state);
+        bool ok = CryptographicOperations.FixedTimeEquals(expected, received);
+        CryptographicOperations.ZeroMemory(expected);
+        if (!ok)
+            CryptographicOperations.ZeroMemory(plaintext[..n]);
+        return ok;
+    }
+
+    public override void ApplyKeystream(ReadOnlySpan<byte> nonce, long offset, ReadOnlySpan<byte> input, Span<byte> output)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ChaCha20Poly1305Aead.CheckNonce(nonce);
+        if (output.Length < input.Length)
+            throw new ArgumentException("output is shorter than input", nameof(output));
+        // RFC 8439 §2.8: the payload starts at block counter 1 (block 0 makes the Poly1305 key); the counter is
+        // 32 bits, so a record may span at most 2^32 - 1 blocks.
+        const long Limit = (long)uint.MaxValue * BlockSize;
+        if (offset < 0 || offset > Limit - input.Length)
+            throw new ArgumentOutOfRangeException(nameof(offset));
+        _state->SeekKeystream(_key, nonce, offset, _wide);
+        _state->XorKeystream(input, output);
+        ChaChaPolyState.Clear(_state);
+    }
+
+    public override RecordOpener CreateOpener()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new Opener(this);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        CryptographicOperations.ZeroMemory(_key);
+        ChaChaPolyState.Clear(_state);
+    }
+
+    /// <summary>
+    /// Streaming opener: ciphertext is MACed and decrypted as it comes (keystream and Poly1305 blocks carry over
+    /// between pieces inside the state); the 16 tag bytes are collected, possibly split, and compared in constant time.
+    /// </summary>
+    internal sealed class Opener : RecordOpener
+    {
+        private readonly ManagedChaCha20Poly1305Aead _aead;
+        private readonly byte[] _stateOwner;
+        private readonly ChaChaPolyState* _state;
+        private readonly byte[] _tag = new byte[TagSize];
+        private int _ciphertextRemaining;
+        private int _tagFilled;
+        private bool _active;
+        private bool _disposed;
+
+        public Opener(ManagedChaCha20Poly1305Aead aead)
+        {
+            _aead = aead;
+            _state = ChaChaPolyState.Allocate(out _stateOwner);
+        }
+
+        internal byte[] StateForTest => _stateOwner;
+
+        public override int Remaining => _active ? _ciphertextRemaining + TagSize - _tagFilled : 0;
+
+        public override void Begin(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, int ciphertextLength)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ObjectDisposedException.ThrowIf(_aead._disposed, _aead);
+            ChaCha20Poly1305Aead.CheckNonce(nonce);
+            ArgumentOutOfRangeException.ThrowIfNegative(ciphertextLength);
+            _state->Start(_aead._key, nonce, aad, _aead._wide);
+            _ciphertextRemaining = ciphertextLength;
+            _tagFilled = 0;
+            _active = true;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public override int Update(ReadOnlySpan<byte> body, Span<byte> plaintext)
+        {
+            if (!_active)
+                throw new InvalidOperationException("Begin a record first");
+            if (body.Length > Remaining)
+                throw new InvalidOperationException("more bytes than the record body holds");
+            int ciphertext = Math.Min(body.Length, _ciphertextRemaining);
+            if (plaintext.Length < ciphertext)
+                throw new ArgumentException("plaintext is shorter than the ciphertext in this piece", nameof(plaintext));
+            // Tag bytes first: with in-place use they follow the ciphertext and are never overwritten, but copying
+            // them before decrypting keeps that true for any caller.
+            ReadOnlySpan<byte> tagBytes = body[ciphertext..];
+            tagBytes.CopyTo(_tag.AsSpan(_tagFilled));
+            _tagFilled += tagBytes.Length;
+            if (ciphertext > 0)
+            {
+                _state->Crypt(body[..ciphertext], plaintext, decrypt: true);
+                _ciphertextRemaining -= ciphertext;
+            }
+            return ciphertext;
+        }
+
+        public override bool Finish()
+        {
+            if (!_active)
+                return false;
+            _active = false;
+            bool complete = _ciphertextRemaining == 0 && _tagFilled == TagSize;
+            Span<byte> expected = stackalloc byte[TagSize];
+            fixed (byte* tag = expected)
+                _state->ComputeTag(tag);
+            ChaChaPolyState.Clear(_state);
+            bool ok = CryptographicOperations.FixedTimeEquals(expected, _tag);
+            CryptographicOperations.ZeroMemory(expected);
+            CryptographicOperations.ZeroMemory(_tag);
+            return ok && complete;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            _active = false;
+            _disposed = true;
+            ChaChaPolyState.Clear(_state);
+            CryptographicOperations.ZeroMemory(_tag);
+        }
+    }
+}
