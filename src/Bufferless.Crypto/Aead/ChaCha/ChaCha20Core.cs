@@ -76,7 +76,11 @@ internal static unsafe class ChaCha20Core
         c += d; b = Avx512F.RotateLeft(b ^ c, 7);
     }
 
-    private static Vector512<uint> LaneIndex => Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    private static Vector512<uint> LaneIndex
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    }
 
     /// <summary>
     /// 16 blocks with counters <c>input[12] + 0..15</c>: XORs 1,024 keystream bytes into <paramref name="src"/> and
@@ -108,15 +112,24 @@ internal static unsafe class ChaCha20Core
         x12 += counters; x13 += Vector512.Create(input[13]); x14 += Vector512.Create(input[14]); x15 += Vector512.Create(input[15]);
 
         // Transpose 16x16 words (row = state word, column = block) by exchanging off-diagonal sub-blocks of size
-        // 8, 4, 2, 1: afterwards row j holds block j.
-        Swap(ref x0, ref x8, 8); Swap(ref x1, ref x9, 8); Swap(ref x2, ref x10, 8); Swap(ref x3, ref x11, 8);
-        Swap(ref x4, ref x12, 8); Swap(ref x5, ref x13, 8); Swap(ref x6, ref x14, 8); Swap(ref x7, ref x15, 8);
-        Swap(ref x0, ref x4, 4); Swap(ref x1, ref x5, 4); Swap(ref x2, ref x6, 4); Swap(ref x3, ref x7, 4);
-        Swap(ref x8, ref x12, 4); Swap(ref x9, ref x13, 4); Swap(ref x10, ref x14, 4); Swap(ref x11, ref x15, 4);
-        Swap(ref x0, ref x2, 2); Swap(ref x1, ref x3, 2); Swap(ref x4, ref x6, 2); Swap(ref x5, ref x7, 2);
-        Swap(ref x8, ref x10, 2); Swap(ref x9, ref x11, 2); Swap(ref x12, ref x14, 2); Swap(ref x13, ref x15, 2);
-        Swap(ref x0, ref x1, 1); Swap(ref x2, ref x3, 1); Swap(ref x4, ref x5, 1); Swap(ref x6, ref x7, 1);
-        Swap(ref x8, ref x9, 1); Swap(ref x10, ref x11, 1); Swap(ref x12, ref x13, 1); Swap(ref x14, ref x15, 1);
+        // 8, 4, 2, 1: afterwards row j holds block j. For vpermt2d, indices 0..15 pick from the first operand and
+        // 16..31 from the second; lo8/hi8 etc. are the index vectors of the two new rows at sub-block size 8.
+        Vector512<uint> lo8 = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+        Vector512<uint> hi8 = Vector512.Create(8u, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+        Vector512<uint> lo4 = Vector512.Create(0u, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+        Vector512<uint> hi4 = Vector512.Create(4u, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+        Vector512<uint> lo2 = Vector512.Create(0u, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+        Vector512<uint> hi2 = Vector512.Create(2u, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+        Vector512<uint> lo1 = Vector512.Create(0u, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+        Vector512<uint> hi1 = Vector512.Create(1u, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+        Swap(ref x0, ref x8, lo8, hi8); Swap(ref x1, ref x9, lo8, hi8); Swap(ref x2, ref x10, lo8, hi8); Swap(ref x3, ref x11, lo8, hi8);
+        Swap(ref x4, ref x12, lo8, hi8); Swap(ref x5, ref x13, lo8, hi8); Swap(ref x6, ref x14, lo8, hi8); Swap(ref x7, ref x15, lo8, hi8);
+        Swap(ref x0, ref x4, lo4, hi4); Swap(ref x1, ref x5, lo4, hi4); Swap(ref x2, ref x6, lo4, hi4); Swap(ref x3, ref x7, lo4, hi4);
+        Swap(ref x8, ref x12, lo4, hi4); Swap(ref x9, ref x13, lo4, hi4); Swap(ref x10, ref x14, lo4, hi4); Swap(ref x11, ref x15, lo4, hi4);
+        Swap(ref x0, ref x2, lo2, hi2); Swap(ref x1, ref x3, lo2, hi2); Swap(ref x4, ref x6, lo2, hi2); Swap(ref x5, ref x7, lo2, hi2);
+        Swap(ref x8, ref x10, lo2, hi2); Swap(ref x9, ref x11, lo2, hi2); Swap(ref x12, ref x14, lo2, hi2); Swap(ref x13, ref x15, lo2, hi2);
+        Swap(ref x0, ref x1, lo1, hi1); Swap(ref x2, ref x3, lo1, hi1); Swap(ref x4, ref x5, lo1, hi1); Swap(ref x6, ref x7, lo1, hi1);
+        Swap(ref x8, ref x9, lo1, hi1); Swap(ref x10, ref x11, lo1, hi1); Swap(ref x12, ref x13, lo1, hi1); Swap(ref x14, ref x15, lo1, hi1);
 
         if (src != null)
         {
@@ -131,32 +144,15 @@ internal static unsafe class ChaCha20Core
         x12.Store((uint*)(dst + 768)); x13.Store((uint*)(dst + 832)); x14.Store((uint*)(dst + 896)); x15.Store((uint*)(dst + 960));
     }
 
-    // Index vectors for vpermt2d: indices 0..15 pick from the first operand, 16..31 from the second.
-    private static Vector512<uint> LowIndex(int h) => h switch
-    {
-        8 => Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
-        4 => Vector512.Create(0u, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27),
-        2 => Vector512.Create(0u, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29),
-        _ => Vector512.Create(0u, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30),
-    };
-
-    private static Vector512<uint> HighIndex(int h) => h switch
-    {
-        8 => Vector512.Create(8u, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31),
-        4 => Vector512.Create(4u, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31),
-        2 => Vector512.Create(2u, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31),
-        _ => Vector512.Create(1u, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31),
-    };
-
     /// <summary>
     /// Rows a (bit h of the row index clear) and b (set): a keeps its columns with bit h clear and takes b's at the
     /// columns with bit h set; b gets a's columns with bit h set in its clear half and keeps its own set half.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Swap(ref Vector512<uint> a, ref Vector512<uint> b, int h)
+    private static void Swap(ref Vector512<uint> a, ref Vector512<uint> b, Vector512<uint> lowIndex, Vector512<uint> highIndex)
     {
-        Vector512<uint> lo = Avx512F.PermuteVar16x32x2(a, LowIndex(h), b);
-        b = Avx512F.PermuteVar16x32x2(a, HighIndex(h), b);
+        Vector512<uint> lo = Avx512F.PermuteVar16x32x2(a, lowIndex, b);
+        b = Avx512F.PermuteVar16x32x2(a, highIndex, b);
         a = lo;
     }
 }

@@ -60,6 +60,7 @@ internal sealed unsafe class ChaCha20Poly1305Aead : RecordAead
     internal static RecordAead Create(ReadOnlySpan<byte> key, ChaChaPath path) => ChaChaPaths.Resolve(path) switch
     {
         ChaChaPath.Evp => new ChaCha20Poly1305Aead(key),
+        ChaChaPath.Hybrid => new ManagedChaCha20Poly1305Aead(key, ChaChaPath.Wide, new ChaCha20Poly1305Aead(key)),
         ChaChaPath p => new ManagedChaCha20Poly1305Aead(key, p),
     };
 

@@ -16,21 +16,27 @@ internal enum ChaChaPath
 
     /// <summary>Managed, AVX-512: 16 ChaCha20 blocks per pass, Poly1305 over 8 blocks per pass in radix 2^26.</summary>
     Wide = 3,
+
+    /// <summary>
+    /// One-call Seal and Open through libcrypto (its IFMA Poly1305 wins on whole records), the streaming opener and
+    /// ApplyKeystream on <see cref="Wide"/> (no per-call cost on pieces).
+    /// </summary>
+    Hybrid = 4,
 }
 
 internal static class ChaChaPaths
 {
     /// <summary>
-    /// Chosen once per process. Wide when AVX-512 is there: its streaming opener is the one that keeps up with
-    /// 1448-byte pieces (libcrypto's EVP path pays a per-call cost there, see docs/BENCHMARKS.md §3); otherwise
-    /// libcrypto, whose assembly beats the portable managed code.
+    /// Chosen once per process, from measurements on AVX-512 (docs/BENCHMARKS.md §3): libcrypto is faster on whole
+    /// records, the managed wide opener on records fed in 1448-byte pieces (EVP pays a per-call cost there), so
+    /// Hybrid when AVX-512 is there; otherwise libcrypto, whose assembly beats the portable managed code.
     /// </summary>
-    public static readonly ChaChaPath Best = IsSupported(ChaChaPath.Wide) ? ChaChaPath.Wide : ChaChaPath.Evp;
+    public static readonly ChaChaPath Best = IsSupported(ChaChaPath.Wide) ? ChaChaPath.Hybrid : ChaChaPath.Evp;
 
     public static bool IsSupported(ChaChaPath path) => path switch
     {
         ChaChaPath.Auto or ChaChaPath.Evp or ChaChaPath.Portable => true,
-        ChaChaPath.Wide => Avx512F.IsSupported && Avx512BW.IsSupported,
+        ChaChaPath.Wide or ChaChaPath.Hybrid => Avx512F.IsSupported && Avx512BW.IsSupported,
         _ => false,
     };
 

@@ -18,13 +18,15 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
     private readonly byte[] _stateOwner;
     private readonly ChaChaPolyState* _state;
     private readonly bool _wide;
+    private readonly RecordAead? _whole; // Hybrid: libcrypto for one-call Seal and Open
     private bool _disposed;
 
-    public ManagedChaCha20Poly1305Aead(ReadOnlySpan<byte> key, ChaChaPath path)
+    public ManagedChaCha20Poly1305Aead(ReadOnlySpan<byte> key, ChaChaPath path, RecordAead? whole = null)
     {
         if (key.Length != ChaCha20Poly1305Aead.KeySize)
             throw new ArgumentException("a ChaCha20-Poly1305 key is 32 bytes", nameof(key));
-        Path = path;
+        Path = whole is null ? path : ChaChaPath.Hybrid;
+        _whole = whole;
         _wide = path == ChaChaPath.Wide;
         _key = GC.AllocateUninitializedArray<byte>(ChaCha20Poly1305Aead.KeySize, pinned: true);
         key.CopyTo(_key);
@@ -45,6 +47,11 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
         ChaCha20Poly1305Aead.CheckNonce(nonce);
         if (body.Length < plaintext.Length + TagSize)
             throw new ArgumentException("body needs plaintext.Length + 16 bytes", nameof(body));
+        if (_whole is not null)
+        {
+            _whole.Seal(nonce, aad, plaintext, body);
+            return;
+        }
         _state->Start(_key, nonce, aad, _wide);
         _state->Crypt(plaintext, body, decrypt: false);
         fixed (byte* tag = body.Slice(plaintext.Length, TagSize))
@@ -57,6 +64,8 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ChaCha20Poly1305Aead.CheckNonce(nonce);
+        if (_whole is not null)
+            return _whole.Open(nonce, aad, body, plaintext);
         int n = body.Length - TagSize;
         if (n < 0)
             return false;
@@ -104,6 +113,7 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
         if (_disposed)
             return;
         _disposed = true;
+        _whole?.Dispose();
         CryptographicOperations.ZeroMemory(_key);
         ChaChaPolyState.Clear(_state);
     }

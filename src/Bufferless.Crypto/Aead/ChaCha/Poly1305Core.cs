@@ -83,6 +83,7 @@ internal static unsafe class Poly1305Core
     }
 
     /// <summary>RFC 8439 §2.5: tag = ((h mod p) + s) mod 2^128, written little-endian.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Finish(ulong h0, ulong h1, ulong h2, ulong s0, ulong s1, byte* tag)
     {
         // h < 2p here, so one conditional subtraction of p (an addition of 5 that overflows 2^130) reduces it.
@@ -152,8 +153,6 @@ internal static unsafe class Poly1305Core
         limbs[35 + limb], limbs[30 + limb], limbs[25 + limb], limbs[20 + limb],
         limbs[15 + limb], limbs[10 + limb], limbs[5 + limb], limbs[limb]);
 
-    private static Vector512<ulong> EvenIndex => Vector512.Create(0UL, 2, 4, 6, 8, 10, 12, 14);
-    private static Vector512<ulong> OddIndex => Vector512.Create(1UL, 3, 5, 7, 9, 11, 13, 15);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<ulong> Mul(Vector512<ulong> a, Vector512<ulong> b) => Avx512F.Multiply(a.AsUInt32(), b.AsUInt32());
@@ -192,6 +191,7 @@ internal static unsafe class Poly1305Core
     public static void BlocksWide(ref ulong h0, ref ulong h1, ref ulong h2, WidePowers* p, byte* m, nint groups)
     {
         Vector512<ulong> mask = Vector512.Create(Mask26), hibit = Vector512.Create(1UL << 24);
+        Vector512<ulong> even = Vector512.Create(0UL, 2, 4, 6, 8, 10, 12, 14), odd = Vector512.Create(1UL, 3, 5, 7, 9, 11, 13, 15);
         // h enters lane 0, added to the first block.
         Vector512<ulong> a0 = Vector512.CreateScalar(h0 & Mask26);
         Vector512<ulong> a1 = Vector512.CreateScalar((h0 >> 26) & Mask26);
@@ -204,8 +204,8 @@ internal static unsafe class Poly1305Core
             if (g > 0)
                 MulCarry(ref a0, ref a1, ref a2, ref a3, ref a4, r0, r1, r2, r3, r4, s1, s2, s3, s4);
             Vector512<ulong> v0 = Vector512.Load((ulong*)m), v1 = Vector512.Load((ulong*)(m + 64));
-            Vector512<ulong> lo = Avx512F.PermuteVar8x64x2(v0, EvenIndex, v1);
-            Vector512<ulong> hi = Avx512F.PermuteVar8x64x2(v0, OddIndex, v1);
+            Vector512<ulong> lo = Avx512F.PermuteVar8x64x2(v0, even, v1);
+            Vector512<ulong> hi = Avx512F.PermuteVar8x64x2(v0, odd, v1);
             a0 += lo & mask;
             a1 += (lo >>> 26) & mask;
             a2 += ((lo >>> 52) | (hi << 12)) & mask;

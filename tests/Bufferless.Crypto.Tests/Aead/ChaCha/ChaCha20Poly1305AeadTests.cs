@@ -6,11 +6,11 @@ namespace Bufferless.Crypto.Tests.Aead.ChaCha;
 
 public class ChaCha20Poly1305AeadTests
 {
-    /// <summary>Every implementation this machine supports (libcrypto EVP, managed portable, managed AVX-512).</summary>
+    /// <summary>Every implementation this machine supports (libcrypto EVP, managed portable, managed AVX-512, hybrid).</summary>
     public static TheoryData<string> Paths()
     {
         var data = new TheoryData<string>();
-        foreach (ChaChaPath p in new[] { ChaChaPath.Evp, ChaChaPath.Portable, ChaChaPath.Wide })
+        foreach (ChaChaPath p in new[] { ChaChaPath.Evp, ChaChaPath.Portable, ChaChaPath.Wide, ChaChaPath.Hybrid })
         {
             if (ChaChaPaths.IsSupported(p))
                 data.Add(p.ToString());
@@ -325,7 +325,7 @@ public class ChaCha20Poly1305AeadTests
     [Fact]
     public void ManagedPaths_Dispose_ZeroesKeyAndState()
     {
-        foreach (ChaChaPath p in new[] { ChaChaPath.Portable, ChaChaPath.Wide })
+        foreach (ChaChaPath p in new[] { ChaChaPath.Portable, ChaChaPath.Wide, ChaChaPath.Hybrid })
         {
             if (!ChaChaPaths.IsSupported(p))
                 continue;
@@ -347,11 +347,11 @@ public class ChaCha20Poly1305AeadTests
     }
 
     [Fact]
-    public void Create_Auto_PicksWideWhenAvx512()
+    public void Create_Auto_PicksHybridWhenAvx512()
     {
         using RecordAead aead = RecordAead.Create(AeadAlgorithm.ChaCha20Poly1305, new byte[32]);
         if (ChaChaPaths.IsSupported(ChaChaPath.Wide))
-            Assert.Equal(ChaChaPath.Wide, Assert.IsType<ManagedChaCha20Poly1305Aead>(aead).Path);
+            Assert.Equal(ChaChaPath.Hybrid, Assert.IsType<ManagedChaCha20Poly1305Aead>(aead).Path);
         else
             Assert.IsType<ChaCha20Poly1305Aead>(aead);
     }
