@@ -103,6 +103,25 @@ internal static unsafe partial class LibCrypto
 
     [LibraryImport(Lib)]
     internal static partial int EVP_CIPHER_CTX_ctrl(EvpCipherCtxHandle ctx, int type, int arg, void* ptr);
+
+    // ---- EVP_MAC (Poly1305 for the hybrid ChaCha20-Poly1305 opener; raw pointers: called per piece) ----
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial IntPtr EVP_MAC_fetch(IntPtr libctx, string algorithm, string? properties);
+
+    [LibraryImport(Lib)]
+    internal static partial IntPtr EVP_MAC_CTX_new(IntPtr mac);
+
+    [LibraryImport(Lib)]
+    internal static partial void EVP_MAC_CTX_free(IntPtr ctx);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_MAC_init(IntPtr ctx, byte* key, nuint keylen, IntPtr parameters);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_MAC_update(IntPtr ctx, byte* data, nuint datalen);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_MAC_final(IntPtr ctx, byte* output, nuint* outl, nuint outsize);
 }
 
 /// <summary>OSSL_PARAM (include/openssl/core.h), laid out as the C struct on 64-bit Linux.</summary>

@@ -23,6 +23,9 @@ internal unsafe struct ChaChaPolyState
     public int KeystreamPos, KeystreamLength, PolyPartialLength;
     public bool Wide, PowersReady;
 
+    /// <summary>EVP_MAC_CTX* when Poly1305 runs in libcrypto (hybrid opener), else zero (managed Poly1305).</summary>
+    public IntPtr MacContext;
+
     /// <summary>Blocks per contiguous run from which the wide Poly1305 pays for its set-up (powers, final fold).</summary>
     private const int WidePolyMinBlocks = 16;
 
@@ -36,9 +39,10 @@ internal unsafe struct ChaChaPolyState
 
     /// <summary>RFC 8439 §2.8: the one-time Poly1305 key from block 0, then the AAD and its padding.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Start(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, bool wide)
+    public void Start(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, bool wide, IntPtr macContext = default)
     {
         Wide = wide;
+        MacContext = macContext;
         fixed (uint* input = Input)
         fixed (byte* ks = Keystream)
         {
@@ -48,6 +52,8 @@ internal unsafe struct ChaChaPolyState
             Poly1305Core.Clamp(new ReadOnlySpan<byte>(ks, 16), out R0, out R1);
             Pad0 = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(ks + 16, 8));
             Pad1 = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(ks + 24, 8));
+            if (macContext != IntPtr.Zero && Interop.LibCrypto.EVP_MAC_init(macContext, ks, 32, IntPtr.Zero) != 1)
+                MacFailed();
             new Span<byte>(ks, ChaCha20Core.BlockSize).Clear();
             input[12] = 1; // §2.8: the payload starts at block counter 1
         }
@@ -58,7 +64,13 @@ internal unsafe struct ChaChaPolyState
         AadBytes = (ulong)aad.Length;
         TextBytes = 0;
         Mac(aad);
-        PadMac();
+        PadMac(AadBytes);
+    }
+
+    private static void MacFailed()
+    {
+        Interop.LibCrypto.ClearErrors();
+        throw new System.Security.Cryptography.CryptographicException("libcrypto Poly1305 failed");
     }
 
     /// <summary>Positions the keystream at byte <paramref name="offset"/> of the payload (ApplyKeystream only; no MAC).</summary>
@@ -181,6 +193,15 @@ internal unsafe struct ChaChaPolyState
     {
         if (data.IsEmpty)
             return;
+        if (MacContext != IntPtr.Zero)
+        {
+            fixed (byte* d = data)
+            {
+                if (Interop.LibCrypto.EVP_MAC_update(MacContext, d, (nuint)data.Length) != 1)
+                    MacFailed();
+            }
+            return;
+        }
         fixed (byte* d0 = data)
         fixed (byte* partial = PolyPartial)
         {
@@ -225,10 +246,19 @@ internal unsafe struct ChaChaPolyState
     }
 
     /// <summary>RFC 8439 §2.8: pad16 — a partial block is completed with zeros (a full block, 2^128 bit set).</summary>
-    private void PadMac()
+    private void PadMac(ulong sectionLength)
     {
-        if (PolyPartialLength == 0)
+        int rest = (int)(sectionLength % 16);
+        if (rest == 0)
             return;
+        if (MacContext != IntPtr.Zero)
+        {
+            byte* zeros = stackalloc byte[16];
+            new Span<byte>(zeros, 16).Clear();
+            if (Interop.LibCrypto.EVP_MAC_update(MacContext, zeros, (nuint)(16 - rest)) != 1)
+                MacFailed();
+            return;
+        }
         fixed (byte* partial = PolyPartial)
         {
             new Span<byte>(partial + PolyPartialLength, 16 - PolyPartialLength).Clear();
@@ -241,10 +271,20 @@ internal unsafe struct ChaChaPolyState
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ComputeTag(byte* tag)
     {
-        PadMac();
+        PadMac(TextBytes);
         byte* lengths = stackalloc byte[16];
         BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(lengths, 8), AadBytes);
         BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(lengths + 8, 8), TextBytes);
+        if (MacContext != IntPtr.Zero)
+        {
+            nuint written;
+            if (Interop.LibCrypto.EVP_MAC_update(MacContext, lengths, 16) != 1
+                || Interop.LibCrypto.EVP_MAC_final(MacContext, tag, &written, 16) != 1 || written != 16)
+            {
+                MacFailed();
+            }
+            return;
+        }
         Poly1305Core.Blocks(ref H0, ref H1, ref H2, R0, R1, lengths, 1);
         Poly1305Core.Finish(H0, H1, H2, Pad0, Pad1, tag);
     }

@@ -128,6 +128,7 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
         private readonly byte[] _stateOwner;
         private readonly ChaChaPolyState* _state;
         private readonly byte[] _tag = new byte[TagSize];
+        private readonly Poly1305Mac? _mac; // Hybrid: Poly1305 in libcrypto
         private int _ciphertextRemaining;
         private int _tagFilled;
         private bool _active;
@@ -137,6 +138,8 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
         {
             _aead = aead;
             _state = ChaChaPolyState.Allocate(out _stateOwner);
+            if (aead.Path == ChaChaPath.Hybrid)
+                _mac = Poly1305Mac.Create();
         }
 
         internal byte[] StateForTest => _stateOwner;
@@ -149,7 +152,7 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
             ObjectDisposedException.ThrowIf(_aead._disposed, _aead);
             ChaCha20Poly1305Aead.CheckNonce(nonce);
             ArgumentOutOfRangeException.ThrowIfNegative(ciphertextLength);
-            _state->Start(_aead._key, nonce, aad, _aead._wide);
+            _state->Start(_aead._key, nonce, aad, _aead._wide, _mac is null ? IntPtr.Zero : _mac.Context);
             _ciphertextRemaining = ciphertextLength;
             _tagFilled = 0;
             _active = true;
@@ -200,6 +203,8 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
             _disposed = true;
             ChaChaPolyState.Clear(_state);
             CryptographicOperations.ZeroMemory(_tag);
+            if (disposing)
+                _mac?.Dispose();
         }
     }
 }
