@@ -145,6 +145,78 @@ internal static unsafe class ChaCha20Core
     }
 
     /// <summary>
+    /// <see cref="Blocks16"/> with up to 8 Poly1305 groups of <paramref name="m"/> woven between the ChaCha20 rounds:
+    /// the multiplier work of one overlaps the add/xor/rotate work of the other. <paramref name="m"/> is read before
+    /// anything is stored, so it may lie inside the 1,024 bytes being decrypted in place.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Blocks16Poly(uint* input, byte* src, byte* dst, Poly1305Core.LaneState* lanes, Poly1305Core.WidePowers* powers, byte* m, int groups)
+    {
+        Vector512<uint> x0 = Vector512.Create(input[0]), x1 = Vector512.Create(input[1]), x2 = Vector512.Create(input[2]), x3 = Vector512.Create(input[3]);
+        Vector512<uint> x4 = Vector512.Create(input[4]), x5 = Vector512.Create(input[5]), x6 = Vector512.Create(input[6]), x7 = Vector512.Create(input[7]);
+        Vector512<uint> x8 = Vector512.Create(input[8]), x9 = Vector512.Create(input[9]), x10 = Vector512.Create(input[10]), x11 = Vector512.Create(input[11]);
+        Vector512<uint> x12 = Vector512.Create(input[12]) + LaneIndex, x13 = Vector512.Create(input[13]), x14 = Vector512.Create(input[14]), x15 = Vector512.Create(input[15]);
+        Vector512<uint> counters = x12;
+        Vector512<ulong> a0 = lanes->A0, a1 = lanes->A1, a2 = lanes->A2, a3 = lanes->A3, a4 = lanes->A4;
+        bool multiply = lanes->Started;
+        for (int i = 0; i < 10; i++)
+        {
+            if (i < groups)
+            {
+                Poly1305Core.Group(ref a0, ref a1, ref a2, ref a3, ref a4, powers, m, multiply);
+                multiply = true;
+                m += 128;
+            }
+            QuarterRound(ref x0, ref x4, ref x8, ref x12);
+            QuarterRound(ref x1, ref x5, ref x9, ref x13);
+            QuarterRound(ref x2, ref x6, ref x10, ref x14);
+            QuarterRound(ref x3, ref x7, ref x11, ref x15);
+            QuarterRound(ref x0, ref x5, ref x10, ref x15);
+            QuarterRound(ref x1, ref x6, ref x11, ref x12);
+            QuarterRound(ref x2, ref x7, ref x8, ref x13);
+            QuarterRound(ref x3, ref x4, ref x9, ref x14);
+        }
+        lanes->A0 = a0; lanes->A1 = a1; lanes->A2 = a2; lanes->A3 = a3; lanes->A4 = a4;
+        lanes->Started = multiply;
+        x0 += Vector512.Create(input[0]); x1 += Vector512.Create(input[1]); x2 += Vector512.Create(input[2]); x3 += Vector512.Create(input[3]);
+        x4 += Vector512.Create(input[4]); x5 += Vector512.Create(input[5]); x6 += Vector512.Create(input[6]); x7 += Vector512.Create(input[7]);
+        x8 += Vector512.Create(input[8]); x9 += Vector512.Create(input[9]); x10 += Vector512.Create(input[10]); x11 += Vector512.Create(input[11]);
+        x12 += counters; x13 += Vector512.Create(input[13]); x14 += Vector512.Create(input[14]); x15 += Vector512.Create(input[15]);
+
+        // Transpose 16x16 words (row = state word, column = block) by exchanging off-diagonal sub-blocks of size
+        // 8, 4, 2, 1: afterwards row j holds block j. For vpermt2d, indices 0..15 pick from the first operand and
+        // 16..31 from the second; lo8/hi8 etc. are the index vectors of the two new rows at sub-block size 8.
+        Vector512<uint> lo8 = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+        Vector512<uint> hi8 = Vector512.Create(8u, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+        Vector512<uint> lo4 = Vector512.Create(0u, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+        Vector512<uint> hi4 = Vector512.Create(4u, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+        Vector512<uint> lo2 = Vector512.Create(0u, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+        Vector512<uint> hi2 = Vector512.Create(2u, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+        Vector512<uint> lo1 = Vector512.Create(0u, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+        Vector512<uint> hi1 = Vector512.Create(1u, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+        Swap(ref x0, ref x8, lo8, hi8); Swap(ref x1, ref x9, lo8, hi8); Swap(ref x2, ref x10, lo8, hi8); Swap(ref x3, ref x11, lo8, hi8);
+        Swap(ref x4, ref x12, lo8, hi8); Swap(ref x5, ref x13, lo8, hi8); Swap(ref x6, ref x14, lo8, hi8); Swap(ref x7, ref x15, lo8, hi8);
+        Swap(ref x0, ref x4, lo4, hi4); Swap(ref x1, ref x5, lo4, hi4); Swap(ref x2, ref x6, lo4, hi4); Swap(ref x3, ref x7, lo4, hi4);
+        Swap(ref x8, ref x12, lo4, hi4); Swap(ref x9, ref x13, lo4, hi4); Swap(ref x10, ref x14, lo4, hi4); Swap(ref x11, ref x15, lo4, hi4);
+        Swap(ref x0, ref x2, lo2, hi2); Swap(ref x1, ref x3, lo2, hi2); Swap(ref x4, ref x6, lo2, hi2); Swap(ref x5, ref x7, lo2, hi2);
+        Swap(ref x8, ref x10, lo2, hi2); Swap(ref x9, ref x11, lo2, hi2); Swap(ref x12, ref x14, lo2, hi2); Swap(ref x13, ref x15, lo2, hi2);
+        Swap(ref x0, ref x1, lo1, hi1); Swap(ref x2, ref x3, lo1, hi1); Swap(ref x4, ref x5, lo1, hi1); Swap(ref x6, ref x7, lo1, hi1);
+        Swap(ref x8, ref x9, lo1, hi1); Swap(ref x10, ref x11, lo1, hi1); Swap(ref x12, ref x13, lo1, hi1); Swap(ref x14, ref x15, lo1, hi1);
+
+        if (src != null)
+        {
+            x0 ^= Vector512.Load((uint*)src); x1 ^= Vector512.Load((uint*)(src + 64)); x2 ^= Vector512.Load((uint*)(src + 128)); x3 ^= Vector512.Load((uint*)(src + 192));
+            x4 ^= Vector512.Load((uint*)(src + 256)); x5 ^= Vector512.Load((uint*)(src + 320)); x6 ^= Vector512.Load((uint*)(src + 384)); x7 ^= Vector512.Load((uint*)(src + 448));
+            x8 ^= Vector512.Load((uint*)(src + 512)); x9 ^= Vector512.Load((uint*)(src + 576)); x10 ^= Vector512.Load((uint*)(src + 640)); x11 ^= Vector512.Load((uint*)(src + 704));
+            x12 ^= Vector512.Load((uint*)(src + 768)); x13 ^= Vector512.Load((uint*)(src + 832)); x14 ^= Vector512.Load((uint*)(src + 896)); x15 ^= Vector512.Load((uint*)(src + 960));
+        }
+        x0.Store((uint*)dst); x1.Store((uint*)(dst + 64)); x2.Store((uint*)(dst + 128)); x3.Store((uint*)(dst + 192));
+        x4.Store((uint*)(dst + 256)); x5.Store((uint*)(dst + 320)); x6.Store((uint*)(dst + 384)); x7.Store((uint*)(dst + 448));
+        x8.Store((uint*)(dst + 512)); x9.Store((uint*)(dst + 576)); x10.Store((uint*)(dst + 640)); x11.Store((uint*)(dst + 704));
+        x12.Store((uint*)(dst + 768)); x13.Store((uint*)(dst + 832)); x14.Store((uint*)(dst + 896)); x15.Store((uint*)(dst + 960));
+    }
+
+    /// <summary>
     /// Rows a (bit h of the row index clear) and b (set): a keeps its columns with bit h clear and takes b's at the
     /// columns with bit h set; b gets a's columns with bit h set in its clear half and keeps its own set half.
     /// </summary>

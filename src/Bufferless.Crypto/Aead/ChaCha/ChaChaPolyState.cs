@@ -47,18 +47,24 @@ internal unsafe struct ChaChaPolyState
         fixed (byte* ks = Keystream)
         {
             ChaCha20Core.InitInput(input, key, 0, nonce);
-            // §2.6: the one-time key is the first 32 bytes of block 0.
-            ChaCha20Core.Block(input, 0, ks);
+            // §2.6: the one-time key is the first 32 bytes of block 0. The wide path makes blocks 0..15 in one pass
+            // and keeps 1..15 as the payload's first keystream (one pass instead of a lone block plus a pass).
+            if (wide)
+                ChaCha20Core.Blocks16(input, null, ks);
+            else
+                ChaCha20Core.Block(input, 0, ks);
             Poly1305Core.Clamp(new ReadOnlySpan<byte>(ks, 16), out R0, out R1);
             Pad0 = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(ks + 16, 8));
             Pad1 = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(ks + 24, 8));
             if (macContext != IntPtr.Zero && Interop.LibCrypto.EVP_MAC_init(macContext, ks, 32, IntPtr.Zero) != 1)
                 MacFailed();
             new Span<byte>(ks, ChaCha20Core.BlockSize).Clear();
-            input[12] = 1; // §2.8: the payload starts at block counter 1
+            // §2.8: the payload starts at block counter 1.
+            input[12] = wide ? 16u : 1u;
+            KeystreamPos = wide ? ChaCha20Core.BlockSize : 0;
+            KeystreamLength = wide ? ChaCha20Core.WideBatch : 0;
         }
         H0 = H1 = H2 = 0;
-        KeystreamPos = KeystreamLength = 0;
         PolyPartialLength = 0;
         PowersReady = false;
         AadBytes = (ulong)aad.Length;
@@ -97,11 +103,120 @@ internal unsafe struct ChaChaPolyState
         if (input.IsEmpty)
             return;
         TextBytes += (ulong)input.Length;
+        if (decrypt && Wide && MacContext == IntPtr.Zero)
+        {
+            fixed (byte* src = input)
+            fixed (byte* dst = output)
+                DecryptWide(src, dst, input.Length);
+            return;
+        }
         if (decrypt)
             Mac(input); // before an in-place decryption overwrites the ciphertext
         XorKeystream(input, output);
         if (!decrypt)
             Mac(output[..input.Length]);
+    }
+
+    /// <summary>
+    /// Wide decryption with Poly1305 stitched into the ChaCha20 passes. Every ciphertext byte is MACed before the
+    /// store that could overwrite it in place: the Poly1305 position never falls behind the decryption position
+    /// (groups run ahead over the part covered by buffered keystream), and the last partial group is copied aside first.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void DecryptWide(byte* src, byte* dst, int n)
+    {
+        int p = 0;
+        fixed (byte* partial = PolyPartial)
+        {
+            if (PolyPartialLength > 0)
+            {
+                p = Math.Min(16 - PolyPartialLength, n);
+                new ReadOnlySpan<byte>(src, p).CopyTo(new Span<byte>(partial + PolyPartialLength, p));
+                PolyPartialLength += p;
+                if (PolyPartialLength == 16)
+                {
+                    Poly1305Core.Blocks(ref H0, ref H1, ref H2, R0, R1, partial, 1);
+                    PolyPartialLength = 0;
+                }
+            }
+        }
+        int groups = (n - p) / 128;
+        int tailAt = p + 128 * groups;
+        int tailLength = n - tailAt;
+        byte* tail = stackalloc byte[128];
+        new ReadOnlySpan<byte>(src + tailAt, tailLength).CopyTo(new Span<byte>(tail, 128));
+
+        Poly1305Core.LaneState lanes;
+        int done = 0;
+        fixed (Poly1305Core.WidePowers* powers = &Powers)
+        fixed (uint* input = Input)
+        fixed (byte* ks = Keystream)
+        {
+            if (groups > 0)
+            {
+                if (!PowersReady)
+                {
+                    Poly1305Core.ComputePowers(R0, R1, powers);
+                    PowersReady = true;
+                }
+                Poly1305Core.LanesFrom(H0, H1, H2, &lanes);
+            }
+            // Keystream left from the last call: MAC ahead of it, then decrypt with it.
+            int buffered = Math.Min(n, KeystreamLength - KeystreamPos);
+            if (buffered > 0)
+            {
+                int ahead = Math.Min(groups, (buffered - p + 127) / 128);
+                if (ahead > 0)
+                {
+                    Poly1305Core.Groups(&lanes, powers, src + p, ahead);
+                    p += 128 * ahead;
+                    done = ahead;
+                }
+                Xor(src, ks + KeystreamPos, dst, buffered);
+                KeystreamPos += buffered;
+            }
+            int x = buffered;
+            for (; n - x >= ChaCha20Core.WideBatch; x += ChaCha20Core.WideBatch)
+            {
+                int g = Math.Min(8, groups - done);
+                if (g > 0)
+                    ChaCha20Core.Blocks16Poly(input, src + x, dst + x, &lanes, powers, src + p, g);
+                else
+                    ChaCha20Core.Blocks16(input, src + x, dst + x);
+                input[12] += 16;
+                p += 128 * g;
+                done += g;
+            }
+            if (x < n)
+            {
+                int g = groups - done; // at most 7: the MAC position is at or past x here
+                if (g > 0)
+                    ChaCha20Core.Blocks16Poly(input, null, ks, &lanes, powers, src + p, g);
+                else
+                    ChaCha20Core.Blocks16(input, null, ks);
+                input[12] += 16;
+                p += 128 * g;
+                done += g;
+                KeystreamLength = ChaCha20Core.WideBatch;
+                Xor(src + x, ks, dst + x, n - x);
+                KeystreamPos = n - x;
+            }
+            if (done != groups)
+                throw new InvalidOperationException("ChaCha20-Poly1305 wide decryption lost its MAC position"); // unreachable
+            if (groups > 0)
+                Poly1305Core.Fold(&lanes, powers, out H0, out H1, out H2);
+        }
+        int full = tailLength / 16;
+        if (full > 0)
+            Poly1305Core.Blocks(ref H0, ref H1, ref H2, R0, R1, tail, full);
+        int rest = tailLength - 16 * full;
+        if (rest > 0)
+        {
+            fixed (byte* partial = PolyPartial)
+                new ReadOnlySpan<byte>(tail + 16 * full, rest).CopyTo(new Span<byte>(partial, 16));
+            PolyPartialLength = rest;
+        }
+        new Span<byte>(tail, 128).Clear();
     }
 
     /// <summary>XORs the next keystream bytes into input, writing output.</summary>

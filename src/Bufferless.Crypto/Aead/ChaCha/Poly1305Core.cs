@@ -154,6 +154,88 @@ internal static unsafe class Poly1305Core
         limbs[15 + limb], limbs[10 + limb], limbs[5 + limb], limbs[limb]);
 
 
+    /// <summary>The 8 lane accumulators of the wide path in radix 2^26, carried between stitched kernel calls.</summary>
+    public struct LaneState
+    {
+        public Vector512<ulong> A0, A1, A2, A3, A4;
+        public bool Started;
+    }
+
+    /// <summary>Starts a run of groups from h: h enters lane 0 and is added to the run's first block.</summary>
+    public static void LanesFrom(ulong h0, ulong h1, ulong h2, LaneState* l)
+    {
+        l->A0 = Vector512.CreateScalar(h0 & Mask26);
+        l->A1 = Vector512.CreateScalar((h0 >> 26) & Mask26);
+        l->A2 = Vector512.CreateScalar(((h0 >> 52) | (h1 << 12)) & Mask26);
+        l->A3 = Vector512.CreateScalar((h1 >> 14) & Mask26);
+        l->A4 = Vector512.CreateScalar((h1 >> 40) | (h2 << 24));
+        l->Started = false;
+    }
+
+    /// <summary>One group of 8 blocks: a = a · r^8 (except for a run's first group) + m.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Group(ref Vector512<ulong> a0, ref Vector512<ulong> a1, ref Vector512<ulong> a2, ref Vector512<ulong> a3, ref Vector512<ulong> a4,
+        WidePowers* p, byte* m, bool multiply)
+    {
+        if (multiply)
+            MulCarry(ref a0, ref a1, ref a2, ref a3, ref a4, p->R0, p->R1, p->R2, p->R3, p->R4, p->S1, p->S2, p->S3, p->S4);
+        Vector512<ulong> mask = Vector512.Create(Mask26);
+        Vector512<ulong> v0 = Vector512.Load((ulong*)m), v1 = Vector512.Load((ulong*)(m + 64));
+        Vector512<ulong> lo = Avx512F.PermuteVar8x64x2(v0, Vector512.Create(0UL, 2, 4, 6, 8, 10, 12, 14), v1);
+        Vector512<ulong> hi = Avx512F.PermuteVar8x64x2(v0, Vector512.Create(1UL, 3, 5, 7, 9, 11, 13, 15), v1);
+        a0 += lo & mask;
+        a1 += (lo >>> 26) & mask;
+        a2 += ((lo >>> 52) | (hi << 12)) & mask;
+        a3 += (hi >>> 14) & mask;
+        a4 += (hi >>> 40) | Vector512.Create(1UL << 24);
+    }
+
+    /// <summary><paramref name="groups"/> groups of 8 blocks into the lanes, without ChaCha20 alongside.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Groups(LaneState* l, WidePowers* p, byte* m, nint groups)
+    {
+        if (groups <= 0)
+            return;
+        Vector512<ulong> a0 = l->A0, a1 = l->A1, a2 = l->A2, a3 = l->A3, a4 = l->A4;
+        bool multiply = l->Started;
+        for (; groups > 0; groups--, m += 128)
+        {
+            Group(ref a0, ref a1, ref a2, ref a3, ref a4, p, m, multiply);
+            multiply = true;
+        }
+        l->A0 = a0; l->A1 = a1; l->A2 = a2; l->A3 = a3; l->A4 = a4;
+        l->Started = true;
+    }
+
+    /// <summary>Ends a run: lane k times r^(8-k), lanes summed and carried, back to radix 2^64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Fold(LaneState* l, WidePowers* p, out ulong h0, out ulong h1, out ulong h2)
+    {
+        Vector512<ulong> a0 = l->A0, a1 = l->A1, a2 = l->A2, a3 = l->A3, a4 = l->A4;
+        MulCarry(ref a0, ref a1, ref a2, ref a3, ref a4, p->L0, p->L1, p->L2, p->L3, p->L4, p->T1, p->T2, p->T3, p->T4);
+        SumLanes(a0, a1, a2, a3, a4, out h0, out h1, out h2);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SumLanes(Vector512<ulong> a0, Vector512<ulong> a1, Vector512<ulong> a2, Vector512<ulong> a3, Vector512<ulong> a4,
+        out ulong h0, out ulong h1, out ulong h2)
+    {
+        ulong l0 = Vector512.Sum(a0), l1 = Vector512.Sum(a1), l2 = Vector512.Sum(a2), l3 = Vector512.Sum(a3), l4 = Vector512.Sum(a4);
+        ulong c;
+        c = l0 >> 26; l0 &= Mask26; l1 += c;
+        c = l1 >> 26; l1 &= Mask26; l2 += c;
+        c = l2 >> 26; l2 &= Mask26; l3 += c;
+        c = l3 >> 26; l3 &= Mask26; l4 += c;
+        c = l4 >> 26; l4 &= Mask26; l0 += c * 5;
+        c = l0 >> 26; l0 &= Mask26; l1 += c;
+        c = l1 >> 26; l1 &= Mask26; l2 += c;
+        c = l2 >> 26; l2 &= Mask26; l3 += c;
+        c = l3 >> 26; l3 &= Mask26; l4 += c;
+        h0 = l0 | (l1 << 26) | (l2 << 52);
+        h1 = (l2 >> 12) | (l3 << 14) | (l4 << 40);
+        h2 = l4 >> 24;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<ulong> Mul(Vector512<ulong> a, Vector512<ulong> b) => Avx512F.Multiply(a.AsUInt32(), b.AsUInt32());
 
@@ -213,19 +295,6 @@ internal static unsafe class Poly1305Core
             a4 += (hi >>> 40) | hibit;
         }
         MulCarry(ref a0, ref a1, ref a2, ref a3, ref a4, p->L0, p->L1, p->L2, p->L3, p->L4, p->T1, p->T2, p->T3, p->T4);
-        ulong l0 = Vector512.Sum(a0), l1 = Vector512.Sum(a1), l2 = Vector512.Sum(a2), l3 = Vector512.Sum(a3), l4 = Vector512.Sum(a4);
-        ulong c;
-        c = l0 >> 26; l0 &= Mask26; l1 += c;
-        c = l1 >> 26; l1 &= Mask26; l2 += c;
-        c = l2 >> 26; l2 &= Mask26; l3 += c;
-        c = l3 >> 26; l3 &= Mask26; l4 += c;
-        c = l4 >> 26; l4 &= Mask26; l0 += c * 5;
-        c = l0 >> 26; l0 &= Mask26; l1 += c;
-        c = l1 >> 26; l1 &= Mask26; l2 += c;
-        c = l2 >> 26; l2 &= Mask26; l3 += c;
-        c = l3 >> 26; l3 &= Mask26; l4 += c;
-        h0 = l0 | (l1 << 26) | (l2 << 52);
-        h1 = (l2 >> 12) | (l3 << 14) | (l4 << 40);
-        h2 = l4 >> 24;
+        SumLanes(a0, a1, a2, a3, a4, out h0, out h1, out h2);
     }
 }
