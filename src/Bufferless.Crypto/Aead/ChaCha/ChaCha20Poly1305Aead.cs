@@ -1,15 +1,13 @@
-// ChaCha20-Poly1305 (RFC 8439) record protection through the system libcrypto's EVP streaming interface.
+// ChaCha20-Poly1305 (RFC 8439) record protection through the system libcrypto's EVP streaming interface: the
+// Evp path, and the one-call Seal/Open of the Hybrid path that RecordAead.Create picks on AVX-512 (ChaChaPath.cs).
 //
-// Why libcrypto and not managed code: on this machine (AVX-512) `openssl speed -evp chacha20-poly1305` runs at
-// about 3.7 GB/s at 16 KiB. A vectorised managed ChaCha20 plus a 64-bit scalar Poly1305 would be bounded by Poly1305
-// at an estimated 1-1.5 cycles/byte (2-3 GB/s before ChaCha20 is counted; estimate, no managed prototype was
-// built), short of the 0.9x target; libcrypto's AVX-512 code reaches it, and EVP already streams: EVP_CipherUpdate accepts pieces of any
-// length (it keeps partial keystream blocks and partial Poly1305 blocks), the tag is set with
-// EVP_CTRL_AEAD_SET_TAG and compared in constant time (CRYPTO_memcmp) by EVP_DecryptFinal_ex.
-// Measured on the shared, busy 2-core build machine (BenchmarkDotNet --job short, bench/.../Aead/ChaCha):
-// Seal of 16 KiB 4.8 us (3.4 GB/s) against 3.7 GB/s for `openssl speed -evp chacha20-poly1305` at 16384 bytes.
-// The streaming opener fed 1448-byte pieces is slower (about 10 us per 16 KiB): each piece that ends inside a
-// 64-byte block probably sends libcrypto's AVX-512 code through its slower tail path (not profiled).
+// Measured on the shared 2-core build machine (Stopwatch loop pinned to one CPU, best of 7 windows, 16 KiB record):
+// whole-record Open 4.8 us (about openssl speed -evp); the same record fed to EVP_CipherUpdate in 1408-byte pieces
+// (22 whole blocks) 6.8 us and in 1448-byte pieces 8.4 us. So each EVP call costs ~0.15 us (provider dispatch,
+// a 16-block AVX-512 ChaCha20 pass computed in full for a shorter tail, the IFMA Poly1305 set-up per call), and a
+// piece that ends inside a 64-byte block costs ~0.13 us more (partial keystream and partial Poly1305 blocks on
+// the slow byte-wise paths). The managed opener (ManagedChaCha20Poly1305Aead) keeps unused keystream between
+// pieces and calls libcrypto only for Poly1305, which is why streaming goes there.
 //
 // Contexts are created once per key (seal, open, keystream) and once per opener, then re-armed per record with
 // EVP_CipherInit_ex(ctx, NULL, NULL, NULL, iv, enc), which keeps the key schedule and allocates nothing.
