@@ -3,10 +3,10 @@
 //
 // Measured on the shared 2-core build machine (Stopwatch loop pinned to one CPU, best of 7 windows, 16 KiB record):
 // whole-record Open 4.8 us (about openssl speed -evp); the same record fed to EVP_CipherUpdate in 1408-byte pieces
-// (22 whole blocks) 6.8 us and in 1448-byte pieces 8.4 us. So each EVP call costs ~0.15 us (provider dispatch,
-// a 16-block AVX-512 ChaCha20 pass computed in full for a shorter tail, the IFMA Poly1305 set-up per call), and a
-// piece that ends inside a 64-byte block costs ~0.13 us more (partial keystream and partial Poly1305 blocks on
-// the slow byte-wise paths). The managed opener (ManagedChaCha20Poly1305Aead) keeps unused keystream between
+// (22 whole blocks) 6.8 us and in 1448-byte pieces 8.4 us. So each EVP call costs ~0.17 us, and a piece that ends
+// inside a 64-byte block ~0.13 us more. perf puts that time inside libcrypto's ChaCha20 and Poly1305 code (no
+// symbols on this build); likely causes, not separated: a 16-block AVX-512 ChaCha20 pass computed in full for each
+// call's shorter tail, the IFMA Poly1305 set-up per call, partial blocks on byte-wise paths. The managed opener (ManagedChaCha20Poly1305Aead) keeps unused keystream between
 // pieces and calls libcrypto only for Poly1305, which is why streaming goes there.
 //
 // Contexts are created once per key (seal, open, keystream) and once per opener, then re-armed per record with

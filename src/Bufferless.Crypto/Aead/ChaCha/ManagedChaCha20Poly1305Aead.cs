@@ -6,9 +6,16 @@ namespace Bufferless.Crypto.Aead;
 
 /// <summary>
 /// ChaCha20-Poly1305 (RFC 8439 §2.8) in managed code, streaming and seekable: <see cref="ChaChaPath.Wide"/>
-/// (AVX-512) or <see cref="ChaChaPath.Portable"/>. One pinned state per key for the one-call operations and one per
-/// opener; nothing is allocated per record or per piece.
+/// (AVX-512) or <see cref="ChaChaPath.Portable"/>, or <see cref="ChaChaPath.Hybrid"/> (one-call Seal/Open in
+/// libcrypto, the opener's Poly1305 in libcrypto's EVP_MAC, ChaCha20 here). One pinned state per key for the
+/// one-call operations and one per opener; nothing is allocated per record or per piece.
 /// </summary>
+/// <remarks>
+/// Measured (shared 2-core machine, Stopwatch loop pinned to one CPU, best of 7, 16 KiB record in 1448-byte pieces):
+/// Hybrid 5.9 us, Wide 6.9 us, libcrypto EVP 8.4 us; whole-record Open: EVP 4.8 us, Wide 5.5 us. The wide ChaCha20
+/// alone runs 16 KiB in ~3.3 us (`openssl speed -evp chacha20`: 3.2 us); the managed Poly1305 has only VPMULUDQ
+/// (.NET 10 exposes no AVX-512 IFMA), which is why libcrypto's Poly1305 wins on this CPU even with a call per piece.
+/// </remarks>
 internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
 {
     private const int TagSize = AeadAlgorithmInfo.TagSize;
