@@ -69,6 +69,16 @@ internal unsafe struct ChaChaPolyState
         PowersReady = false;
         AadBytes = (ulong)aad.Length;
         TextBytes = 0;
+        if (MacContext != IntPtr.Zero && aad.Length <= 48)
+        {
+            // TLS AADs are 5 (1.3) or 13 (1.2) bytes: one libcrypto call for aad || pad16(aad).
+            byte* block = stackalloc byte[64];
+            new Span<byte>(block, 64).Clear();
+            aad.CopyTo(new Span<byte>(block, 64));
+            if (Interop.LibCrypto.EVP_MAC_update(MacContext, block, (nuint)((aad.Length + 15) & ~15)) != 1)
+                MacFailed();
+            return;
+        }
         Mac(aad);
         PadMac(AadBytes);
     }
@@ -386,20 +396,26 @@ internal unsafe struct ChaChaPolyState
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ComputeTag(byte* tag)
     {
-        PadMac(TextBytes);
-        byte* lengths = stackalloc byte[16];
-        BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(lengths, 8), AadBytes);
-        BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(lengths + 8, 8), TextBytes);
         if (MacContext != IntPtr.Zero)
         {
+            // One libcrypto call for pad16(ciphertext) and the lengths block together.
+            byte* last = stackalloc byte[32];
+            int pad = (16 - (int)(TextBytes % 16)) % 16;
+            new Span<byte>(last, pad).Clear();
+            BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(last + pad, 8), AadBytes);
+            BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(last + pad + 8, 8), TextBytes);
             nuint written;
-            if (Interop.LibCrypto.EVP_MAC_update(MacContext, lengths, 16) != 1
+            if (Interop.LibCrypto.EVP_MAC_update(MacContext, last, (nuint)(pad + 16)) != 1
                 || Interop.LibCrypto.EVP_MAC_final(MacContext, tag, &written, 16) != 1 || written != 16)
             {
                 MacFailed();
             }
             return;
         }
+        PadMac(TextBytes);
+        byte* lengths = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(lengths, 8), AadBytes);
+        BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(lengths + 8, 8), TextBytes);
         Poly1305Core.Blocks(ref H0, ref H1, ref H2, R0, R1, lengths, 1);
         Poly1305Core.Finish(H0, H1, H2, Pad0, Pad1, tag);
     }
