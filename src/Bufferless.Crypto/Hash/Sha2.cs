@@ -53,11 +53,15 @@ public static unsafe class Sha2
     public static ReadOnlySpan<byte> Empty(Sha2Kind kind) => kind == Sha2Kind.Sha384 ? EmptySha384 : EmptySha256;
 
     /// <summary>One-shot hash of <paramref name="data"/>; returns the hash length.</summary>
-    public static int HashData(Sha2Kind kind, ReadOnlySpan<byte> data, Span<byte> destination)
+    public static int HashData(Sha2Kind kind, ReadOnlySpan<byte> data, Span<byte> destination) => HashData(kind, data, default, destination);
+
+    /// <summary>One-shot hash of <paramref name="first"/> || <paramref name="second"/>; returns the hash length.</summary>
+    public static int HashData(Sha2Kind kind, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, Span<byte> destination)
     {
         DigestContext ctx = Scratch;
         ctx.Init(kind);
-        ctx.Update(data);
+        ctx.Update(first);
+        ctx.Update(second);
         return ctx.Final(destination);
     }
 
