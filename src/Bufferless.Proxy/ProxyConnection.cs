@@ -346,9 +346,11 @@ internal sealed class ProxyConnection
                     int n = await backend.ReceiveAsync(buffer.AsMemory(0, BackendReadSize), SocketFlags.None).ConfigureAwait(false);
                     if (n == 0)
                     {
-                        // Backend FIN: close_notify, then FIN to the client.
+                        // Backend FIN: close_notify, then FIN to the client. Corked, so the last data, close_notify and
+                        // the FIN leave in one segment (shutdown pushes the corked tail with FIN set).
                         lock (_tls)
                             _tls.Close();
+                        Cork(_client);
                         await FlushToClientAsync().ConfigureAwait(false);
                         SetEnd("backend-close");
                         ShutdownSend(_client);
@@ -418,18 +420,24 @@ internal sealed class ProxyConnection
         }
     }
 
-    private static void QuickAck(Socket socket)
+    private static void QuickAck(Socket socket) => SetTcpHint(socket, TcpQuickAck);
+
+    private static void Cork(Socket socket) => SetTcpHint(socket, TcpCork);
+
+    private const int IpProtoTcp = 6, TcpCork = 3, TcpQuickAck = 12;
+
+    /// <summary>Turns on a Linux TCP option that only changes when segments leave, never what is sent.</summary>
+    private static void SetTcpHint(Socket socket, int option)
     {
         if (!OperatingSystem.IsLinux())
             return;
-        const int IpProtoTcp = 6, TcpQuickAck = 12;
         try
         {
-            socket.SetRawSocketOption(IpProtoTcp, TcpQuickAck, [1, 0, 0, 0]);
+            socket.SetRawSocketOption(IpProtoTcp, option, [1, 0, 0, 0]);
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            // Only a latency hint.
+            // Only a hint.
         }
     }
 
