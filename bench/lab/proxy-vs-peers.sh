@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Measures `bufferless proxy` beside haproxy and nginx in one run of the shared bench lab
 # (../shared/bench: namespaces bl-client / bl-accel / bl-server, 198.18.0.0/15 only).
-#   bench/lab/proxy-vs-peers.sh [PEER...]       default peers: haproxy nginx
+#   bench/lab/proxy-vs-peers.sh [PEER...]       default peers: haproxy nginx; "none" measures only bufferless
+#   BL_TESTS="ka hsresume hs"   measure.sh tests for the bufferless ECDSA run (default: all)
+#   BL_RSA=0                    skip the bufferless RSA full-handshake run
+#   NS_CLIENT/NS_ACCEL/NS_SERVER/BENCH_STATE  another lab instance (see ../shared/bench/lib.sh)
 # Writes bench/results/proxy-<timestamp>.{txt,md}. Needs root and the lab's apt packages (see its README).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,19 +23,20 @@ dotnet build "$ROOT/src/Bufferless" -c Release -v q -nologo >/dev/null
 { echo "META date=$(date -u +%FT%TZ) commit=$(git -C "$ROOT" rev-parse --short HEAD) dotnet=$(dotnet --version) openssl=$(openssl version | cut -d' ' -f2)"; } >> "$RESULTS_FILE"
 
 for peer in "${PEERS[@]}"; do
+  [ "$peer" = none ] && continue
   "$LAB/measure.sh" "$peer"
 done
 
 start_bufferless() { # start_bufferless ecdsa|rsa
   stop_bufferless
   mkdir -p "$(dirname "$PIDFILE")"
-  ip netns exec bl-accel bash -c "ulimit -n \$(ulimit -Hn); exec taskset -c ${TERM_CPU:-1} dotnet '$DLL' proxy \
+  ip netns exec "${NS_ACCEL:-bl-accel}" bash -c "ulimit -n \$(ulimit -Hn); exec taskset -c ${TERM_CPU:-1} dotnet '$DLL' proxy \
       --listen 198.18.1.1:443 --backend 198.18.2.2:80 \
       --cert '$BENCH_STATE/certs/$1.crt' --key '$BENCH_STATE/certs/$1.key' --log-level Warning --max-connections 20000" \
       > "$BENCH_STATE/log/bufferless-$1.log" 2>&1 &
   echo $! > "$PIDFILE"
   for _ in $(seq 100); do
-    ip netns exec bl-client bash -c 'exec 3<>/dev/tcp/198.18.1.1/443' 2>/dev/null && return 0
+    ip netns exec "${NS_CLIENT:-bl-client}" bash -c 'exec 3<>/dev/tcp/198.18.1.1/443' 2>/dev/null && return 0
     sleep 0.1
   done
   echo "bufferless did not start"; cat "$BENCH_STATE/log/bufferless-$1.log"; return 1
@@ -48,9 +52,11 @@ trap stop_bufferless EXIT
 
 mkdir -p "$BENCH_STATE/log"
 start_bufferless ecdsa
-TERM_PIDFILE=$PIDFILE LABEL=bufferless CERT=ecdsa "$LAB/measure.sh" custom
-start_bufferless rsa
-TERM_PIDFILE=$PIDFILE LABEL=bufferless CERT=rsa TESTS=hs "$LAB/measure.sh" custom
+TERM_PIDFILE=$PIDFILE LABEL=bufferless CERT=ecdsa TESTS="${BL_TESTS:-${TESTS:-info mem bulkdirect bulk ka lat hsresume hs}}" "$LAB/measure.sh" custom
+if [ "${BL_RSA:-1}" != 0 ]; then
+  start_bufferless rsa
+  TERM_PIDFILE=$PIDFILE LABEL=bufferless CERT=rsa TESTS=hs "$LAB/measure.sh" custom
+fi
 stop_bufferless
 
 python3 "$LAB/py/report.py" "$RESULTS_FILE" > "$OUT/proxy-$STAMP.md"

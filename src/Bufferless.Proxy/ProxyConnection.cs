@@ -20,6 +20,7 @@ internal sealed class ProxyConnection
     private const int ClientReadSize = 16 * 1024 + 256 + 5;
     private const int BackendReadSize = 16 * 1024;
     private const int FlushChunk = 64 * 1024;
+    private const int DeferredFlushLimit = 2 * BackendReadSize;
 
     private readonly ProxyServer _server;
     private readonly Socket _client;
@@ -164,9 +165,10 @@ internal sealed class ProxyConnection
                     await FlushToClientAsync().ConfigureAwait(false);
                     break;
                 case TlsStatus.HandshakeComplete:
-                    // When nothing answers the client's Finished (no ticket), acknowledge it now rather than after the
-                    // 40 ms delayed-ACK timer: a client with Nagle on holds its first request until that ACK.
-                    if (_tls.TicketsIssued == 0)
+                    // When nothing answers the client's Finished (no ticket, or the ticket already left with the server
+                    // flight), acknowledge it now rather than after the 40 ms delayed-ACK timer: a client with Nagle on
+                    // holds its first request until that ACK.
+                    if (_tls.PendingOutput == 0)
                         QuickAck(_client);
                     await FlushToClientAsync().ConfigureAwait(false);
                     _handshakeDone = true;
@@ -323,16 +325,32 @@ internal sealed class ProxyConnection
         {
             while (true)
             {
-                await backend.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                // Ask whether more is already waiting (the zero-byte receive is a non-blocking peek when it is) before
+                // sending what the last reads produced: a response and the backend's FIN that arrive together then leave
+                // as one write (data and close_notify), and a burst of reads leaves as one larger write. Only when
+                // nothing is waiting does the queued output go out, so no byte waits for the next event.
+                ValueTask<int> ready = backend.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+                if (ready.IsCompleted)
+                {
+                    ready.GetAwaiter().GetResult();
+                }
+                else
+                {
+                    await FlushToClientAsync().ConfigureAwait(false);
+                    await ready.ConfigureAwait(false);
+                }
                 byte[] buffer = ArrayPool<byte>.Shared.Rent(BackendReadSize);
+                int pending;
                 try
                 {
                     int n = await backend.ReceiveAsync(buffer.AsMemory(0, BackendReadSize), SocketFlags.None).ConfigureAwait(false);
                     if (n == 0)
                     {
-                        // Backend FIN: close_notify, then FIN to the client.
+                        // Backend FIN: close_notify, then FIN to the client. Corked, so the last data, close_notify and
+                        // the FIN leave in one segment (shutdown pushes the corked tail with FIN set).
                         lock (_tls)
                             _tls.Close();
+                        Cork(_client);
                         await FlushToClientAsync().ConfigureAwait(false);
                         SetEnd("backend-close");
                         ShutdownSend(_client);
@@ -340,14 +358,19 @@ internal sealed class ProxyConnection
                     }
                     Touch();
                     lock (_tls)
+                    {
                         _tls.WriteApplicationData(buffer.AsSpan(0, n));
+                        pending = _tls.PendingOutput;
+                    }
                     _bytesToClient += n;
                 }
                 finally
                 {
                     ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
                 }
-                await FlushToClientAsync().ConfigureAwait(false);
+                // Bound what waits in the TLS output queue while the backend keeps sending.
+                if (pending >= DeferredFlushLimit)
+                    await FlushToClientAsync().ConfigureAwait(false);
             }
         }
         catch (Exception e) when (IsConnectionError(e) || e is InvalidOperationException)
@@ -397,18 +420,24 @@ internal sealed class ProxyConnection
         }
     }
 
-    private static void QuickAck(Socket socket)
+    private static void QuickAck(Socket socket) => SetTcpHint(socket, TcpQuickAck);
+
+    private static void Cork(Socket socket) => SetTcpHint(socket, TcpCork);
+
+    private const int IpProtoTcp = 6, TcpCork = 3, TcpQuickAck = 12;
+
+    /// <summary>Turns on a Linux TCP option that only changes when segments leave, never what is sent.</summary>
+    private static void SetTcpHint(Socket socket, int option)
     {
         if (!OperatingSystem.IsLinux())
             return;
-        const int IpProtoTcp = 6, TcpQuickAck = 12;
         try
         {
-            socket.SetRawSocketOption(IpProtoTcp, TcpQuickAck, [1, 0, 0, 0]);
+            socket.SetRawSocketOption(IpProtoTcp, option, [1, 0, 0, 0]);
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            // Only a latency hint.
+            // Only a hint.
         }
     }
 

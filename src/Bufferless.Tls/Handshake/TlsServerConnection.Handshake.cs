@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using Bufferless.Crypto.KeyExchange;
+using Bufferless.Crypto.Hash;
 using Bufferless.Tls.KeySchedule;
 using Bufferless.Tls.Messages;
 using Bufferless.Tls.Records;
@@ -19,7 +20,7 @@ public sealed partial class TlsServerConnection
         CipherSuiteInfo Suite, NamedGroup Group, ReadOnlyMemory<byte>? ClientShare,
         TlsCertificate Certificate, TlsSignatureScheme Scheme, string? ApplicationProtocol);
 
-    private IncrementalHash? _transcript;
+    private TranscriptHash? _transcript;
     private ReadOnlyMemory<byte> _clientRandom;
     private string? _serverName;
     private bool _clientOfferedRecordSizeLimit;
@@ -184,7 +185,7 @@ public sealed partial class TlsServerConnection
             return;
         _suite = selection.Suite;
         CipherSuite = selection.Suite.Suite;
-        _transcript = IncrementalHash.CreateHash(_suite.Hash);
+        _transcript = new TranscriptHash(_suite.HashKind);
         _transcript.AppendData(_firstHelloMessage!);
         _firstHelloMessage = null;
         if (selection.ClientShare is null)

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using Bufferless.Crypto.Hash;
 using Bufferless.Tls.KeySchedule;
 using Bufferless.Tls.Messages;
 using Bufferless.Tls.Resumption;
@@ -76,12 +77,8 @@ public sealed partial class TlsServerConnection
     {
         if (binder.Length != suite.HashLength)
             return false;
-        using var hash = IncrementalHash.CreateHash(suite.Hash);
-        if (_hrrTranscriptPrefix is not null)
-            hash.AppendData(_hrrTranscriptPrefix);
-        hash.AppendData(_currentHelloMessage.AsSpan(0, hello.TruncatedLength));
         Span<byte> transcript = stackalloc byte[suite.HashLength];
-        hash.GetHashAndReset(transcript);
+        Sha2.HashData(suite.HashKind, _hrrTranscriptPrefix, _currentHelloMessage.AsSpan(0, hello.TruncatedLength), transcript);
         using EarlySecret early = EarlySecret.Create(suite, psk);
         using TrafficSecret binderKey = early.DeriveResumptionBinderKey();
         Span<byte> expected = stackalloc byte[suite.HashLength];

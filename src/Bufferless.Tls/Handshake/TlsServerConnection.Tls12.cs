@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using Bufferless.Crypto.KeyExchange;
+using Bufferless.Crypto.Hash;
 using Bufferless.Tls.KeySchedule;
 using Bufferless.Tls.Messages;
 using Bufferless.Tls.Records;
@@ -146,7 +147,7 @@ public sealed partial class TlsServerConnection
     {
         _suite = suite;
         CipherSuite = suite.Suite;
-        _transcript = IncrementalHash.CreateHash(suite.Hash);
+        _transcript = new TranscriptHash(suite.HashKind);
         _transcript.AppendData(_firstHelloMessage!);
         _firstHelloMessage = null;
     }

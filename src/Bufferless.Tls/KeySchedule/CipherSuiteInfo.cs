@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Bufferless.Crypto.Aead;
+using Bufferless.Crypto.Hash;
 
 namespace Bufferless.Tls.KeySchedule;
 
@@ -22,6 +23,9 @@ internal readonly record struct CipherSuiteInfo(TlsCipherSuite Suite, AeadAlgori
     public const int MaxHashLength = 48;
 
     public int KeyLength => Aead.KeySize();
+
+    /// <summary>The key-schedule hash for <see cref="Bufferless.Crypto.Hash"/> (SHA-384 for the 48-byte suites, else SHA-256).</summary>
+    public Sha2Kind HashKind => HashLength == 48 ? Sha2Kind.Sha384 : Sha2Kind.Sha256;
 
     /// <summary>TLS 1.2: IV bytes from the key block (4 for GCM, 12 for ChaCha20-Poly1305). TLS 1.3: 12.</summary>
     public int FixedIvLength => IsTls12 && Aead != AeadAlgorithm.ChaCha20Poly1305 ? 4 : 12;
@@ -52,9 +56,5 @@ internal readonly record struct CipherSuiteInfo(TlsCipherSuite Suite, AeadAlgori
         TryGet(suite, out var info) ? info : throw new ArgumentOutOfRangeException(nameof(suite));
 
     /// <summary>Hash of the empty string, the context of Derive-Secret(., "derived", "").</summary>
-    public void HashEmpty(Span<byte> destination)
-    {
-        using var hash = IncrementalHash.CreateHash(Hash);
-        hash.GetHashAndReset(destination);
-    }
+    public void HashEmpty(Span<byte> destination) => Sha2.Empty(HashKind).CopyTo(destination);
 }

@@ -1,5 +1,5 @@
-using System.Security.Cryptography;
 using System.Text;
+using Bufferless.Crypto.Hash;
 
 namespace Bufferless.Tls.KeySchedule;
 
@@ -11,7 +11,7 @@ internal static class HkdfLabel
     /// RFC 8446 §7.1: HKDF-Expand-Label(Secret, Label, Context, Length) =
     /// HKDF-Expand(Secret, HkdfLabel{ uint16 length; opaque label&lt;7..255&gt; = "tls13 " + Label; opaque context&lt;0..255&gt; }, Length).
     /// </summary>
-    public static void Expand(HashAlgorithmName hash, ReadOnlySpan<byte> secret, ReadOnlySpan<byte> label, ReadOnlySpan<byte> context, Span<byte> output)
+    public static void Expand(Sha2Kind hash, ReadOnlySpan<byte> secret, ReadOnlySpan<byte> label, ReadOnlySpan<byte> context, Span<byte> output)
     {
         int labelLength = Prefix.Length + label.Length;
         if (labelLength > 255 || context.Length > 255)
@@ -24,10 +24,10 @@ internal static class HkdfLabel
         label.CopyTo(info[(3 + Prefix.Length)..]);
         info[3 + labelLength] = (byte)context.Length;
         context.CopyTo(info[(4 + labelLength)..]);
-        HKDF.Expand(hash, secret, output, info);
+        Hkdf.Expand(hash, secret, info, output);
     }
 
-    public static void Expand(HashAlgorithmName hash, ReadOnlySpan<byte> secret, string label, ReadOnlySpan<byte> context, Span<byte> output)
+    public static void Expand(Sha2Kind hash, ReadOnlySpan<byte> secret, string label, ReadOnlySpan<byte> context, Span<byte> output)
     {
         Span<byte> labelBytes = stackalloc byte[Encoding.ASCII.GetByteCount(label)];
         Encoding.ASCII.GetBytes(label, labelBytes);

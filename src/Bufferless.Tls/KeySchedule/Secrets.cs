@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Bufferless.Crypto.Hash;
 
 namespace Bufferless.Tls.KeySchedule;
 
@@ -25,7 +26,7 @@ internal abstract class StageSecret : IDisposable
     protected byte[] DeriveSecret(string label, ReadOnlySpan<byte> transcriptHash)
     {
         byte[] output = new byte[Suite.HashLength];
-        HkdfLabel.Expand(Suite.Hash, _secret, label, transcriptHash, output);
+        HkdfLabel.Expand(Suite.HashKind, _secret, label, transcriptHash, output);
         return output;
     }
 
@@ -35,9 +36,9 @@ internal abstract class StageSecret : IDisposable
         Span<byte> emptyHash = stackalloc byte[Suite.HashLength];
         Suite.HashEmpty(emptyHash);
         Span<byte> salt = stackalloc byte[Suite.HashLength];
-        HkdfLabel.Expand(Suite.Hash, _secret, "derived", emptyHash, salt);
+        HkdfLabel.Expand(Suite.HashKind, _secret, "derived", emptyHash, salt);
         byte[] next = new byte[Suite.HashLength];
-        HKDF.Extract(Suite.Hash, ikm, salt, next);
+        Hkdf.Extract(Suite.HashKind, ikm, salt, next);
         CryptographicOperations.ZeroMemory(salt);
         return next;
     }
@@ -59,7 +60,7 @@ internal sealed class EarlySecret : StageSecret
         Span<byte> zeros = stackalloc byte[suite.HashLength];
         zeros.Clear();
         byte[] secret = new byte[suite.HashLength];
-        HKDF.Extract(suite.Hash, psk.IsEmpty ? zeros : psk, zeros, secret);
+        Hkdf.Extract(suite.HashKind, psk.IsEmpty ? zeros : psk, zeros, secret);
         return new EarlySecret(suite, secret);
     }
 
@@ -115,19 +116,16 @@ internal sealed class TrafficSecret : StageSecret
     /// <summary>RFC 8446 §7.3: write_key = HKDF-Expand-Label(Secret, "key", "", key_length); write_iv likewise with "iv".</summary>
     public void DeriveKeyAndIv(Span<byte> key, Span<byte> iv)
     {
-        HkdfLabel.Expand(Suite.Hash, Secret, "key", default, key[..Suite.KeyLength]);
-        HkdfLabel.Expand(Suite.Hash, Secret, "iv", default, iv[..12]);
+        HkdfLabel.Expand(Suite.HashKind, Secret, "key", default, key[..Suite.KeyLength]);
+        HkdfLabel.Expand(Suite.HashKind, Secret, "iv", default, iv[..12]);
     }
 
     /// <summary>RFC 8446 §4.4.4: verify_data = HMAC(finished_key, Transcript-Hash(...)), finished_key from label "finished".</summary>
     public void ComputeFinished(ReadOnlySpan<byte> transcriptHash, Span<byte> verifyData)
     {
         Span<byte> finishedKey = stackalloc byte[Suite.HashLength];
-        HkdfLabel.Expand(Suite.Hash, Secret, "finished", default, finishedKey);
-        if (Suite.HashLength == 48)
-            HMACSHA384.HashData(finishedKey, transcriptHash, verifyData);
-        else
-            HMACSHA256.HashData(finishedKey, transcriptHash, verifyData);
+        HkdfLabel.Expand(Suite.HashKind, Secret, "finished", default, finishedKey);
+        Hmac.Compute(Suite.HashKind, finishedKey, transcriptHash, verifyData);
         CryptographicOperations.ZeroMemory(finishedKey);
     }
 
@@ -140,7 +138,7 @@ internal sealed class TrafficSecret : StageSecret
     public static byte[] ResumptionPsk(CipherSuiteInfo suite, ReadOnlySpan<byte> resumptionMasterSecret, ReadOnlySpan<byte> ticketNonce)
     {
         byte[] psk = new byte[suite.HashLength];
-        HkdfLabel.Expand(suite.Hash, resumptionMasterSecret, "resumption", ticketNonce, psk);
+        HkdfLabel.Expand(suite.HashKind, resumptionMasterSecret, "resumption", ticketNonce, psk);
         return psk;
     }
 }

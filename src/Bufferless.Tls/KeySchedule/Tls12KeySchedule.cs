@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Bufferless.Crypto.Hash;
 
 namespace Bufferless.Tls.KeySchedule;
 
@@ -43,8 +44,9 @@ internal static class Tls12KeySchedule
     private static void Hmac(HashAlgorithmName hash, ReadOnlySpan<byte> key, ReadOnlySpan<byte> data, Span<byte> output)
     {
         Span<byte> result = stackalloc byte[48];
-        int n = hash == HashAlgorithmName.SHA384 ? HMACSHA384.HashData(key, data, result) : HMACSHA256.HashData(key, data, result);
+        int n = Crypto.Hash.Hmac.Compute(Sha2.FromName(hash), key, data, result);
         result[..n].CopyTo(output);
+        CryptographicOperations.ZeroMemory(result);
     }
 
     /// <summary>RFC 7627 §4: master_secret = PRF(pre_master_secret, "extended master secret", session_hash)[0..47].</summary>

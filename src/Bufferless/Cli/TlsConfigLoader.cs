@@ -152,10 +152,17 @@ internal sealed class TlsConfigLoader
             ClientCertificateAuthorities = cas,
             RejectUnknownServerName = _rejectUnknownSni,
             KeyLog = _keyLog is null ? null : _keyLog.Write,
+            TicketWithServerFlight = TicketWithServerFlight,
         };
         error = "";
         return true;
     }
+
+    /// <summary>
+    /// Send the session ticket with the server's handshake flight (RFC 8446 §4.6.1 allows it when no client certificate
+    /// is requested) rather than after the client's Finished: one write and one segment fewer per full handshake.
+    /// </summary>
+    public bool TicketWithServerFlight { get; init; } = true;
 
     public string Describe() => $"{_certs.Length} certificate(s): {string.Join(", ", _certs.Select(c => c.Name))}"
         + (_ticketKeyFile is not null ? $"; ticket keys {_ticketKeyFile.Name}" : "");

@@ -1,0 +1,159 @@
+using System.Security.Cryptography;
+using Bufferless.Crypto.Interop;
+
+namespace Bufferless.Crypto.Hash;
+
+/// <summary>The two hash functions TLS 1.3 and 1.2 use here (RFC 8446 §B.4, RFC 5289).</summary>
+public enum Sha2Kind
+{
+    Sha256,
+    Sha384,
+}
+
+/// <summary>
+/// SHA-256 and SHA-384 (FIPS 180-4) on libcrypto with the digests fetched once per process. Each call runs on an
+/// EVP_MD_CTX kept per thread, so nothing is allocated and no provider lookup happens per call.
+/// </summary>
+public static unsafe class Sha2
+{
+    public const int MaxHashSize = 48;
+    public const int MaxBlockSize = 128;
+
+    private static readonly IntPtr s_sha256 = Fetch("SHA256");
+    private static readonly IntPtr s_sha384 = Fetch("SHA384");
+
+    // RFC 8446 §7.1 Derive-Secret(., "derived", "") hashes the empty string at every stage: these are constants.
+    private static ReadOnlySpan<byte> EmptySha256 =>
+    [
+        0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+        0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+    ];
+
+    private static ReadOnlySpan<byte> EmptySha384 =>
+    [
+        0x38, 0xb0, 0x60, 0xa7, 0x51, 0xac, 0x96, 0x38, 0x4c, 0xd9, 0x32, 0x7e, 0xb1, 0xb1, 0xe3, 0x6a,
+        0x21, 0xfd, 0xb7, 0x11, 0x14, 0xbe, 0x07, 0x43, 0x4c, 0x0c, 0xc7, 0xbf, 0x63, 0xf6, 0xe1, 0xda,
+        0x27, 0x4e, 0xde, 0xbf, 0xe7, 0x6f, 0x65, 0xfb, 0xd5, 0x1a, 0xd2, 0xf1, 0x48, 0x98, 0xb9, 0x5b,
+    ];
+
+    [ThreadStatic]
+    private static DigestContext? t_scratch;
+
+    public static int HashSize(Sha2Kind kind) => kind == Sha2Kind.Sha384 ? 48 : 32;
+
+    public static int BlockSize(Sha2Kind kind) => kind == Sha2Kind.Sha384 ? 128 : 64;
+
+    /// <summary>The kind for a .NET hash name; throws for anything but SHA-256 and SHA-384.</summary>
+    public static Sha2Kind FromName(HashAlgorithmName name) =>
+        name == HashAlgorithmName.SHA256 ? Sha2Kind.Sha256
+        : name == HashAlgorithmName.SHA384 ? Sha2Kind.Sha384
+        : throw new ArgumentOutOfRangeException(nameof(name), name.Name, "only SHA-256 and SHA-384");
+
+    /// <summary>Hash of the empty string.</summary>
+    public static ReadOnlySpan<byte> Empty(Sha2Kind kind) => kind == Sha2Kind.Sha384 ? EmptySha384 : EmptySha256;
+
+    /// <summary>One-shot hash of <paramref name="data"/>; returns the hash length.</summary>
+    public static int HashData(Sha2Kind kind, ReadOnlySpan<byte> data, Span<byte> destination) => HashData(kind, data, default, destination);
+
+    /// <summary>One-shot hash of <paramref name="first"/> || <paramref name="second"/>; returns the hash length.</summary>
+    public static int HashData(Sha2Kind kind, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, Span<byte> destination)
+    {
+        DigestContext ctx = Scratch;
+        ctx.Init(kind);
+        ctx.Update(first);
+        ctx.Update(second);
+        return ctx.Final(destination);
+    }
+
+    internal static IntPtr Md(Sha2Kind kind) => kind == Sha2Kind.Sha384 ? s_sha384 : s_sha256;
+
+    /// <summary>This thread's reusable context (HMAC, HKDF, current transcript hash).</summary>
+    internal static DigestContext Scratch => t_scratch ??= new DigestContext();
+
+    private static IntPtr Fetch(string name)
+    {
+        IntPtr md = LibCrypto.EVP_MD_fetch(IntPtr.Zero, name, null);
+        if (md == IntPtr.Zero)
+        {
+            LibCrypto.ClearErrors();
+            throw new CryptographicException($"libcrypto has no {name}");
+        }
+        // Held for the life of the process, like the digests OpenSSL itself caches.
+        return md;
+    }
+}
+
+/// <summary>An EVP_MD_CTX. Not thread-safe; freed by Dispose or, for per-thread scratch contexts, by the finalizer.</summary>
+internal sealed unsafe class DigestContext : IDisposable
+{
+    private IntPtr _ctx;
+
+    public DigestContext()
+    {
+        _ctx = LibCrypto.EVP_MD_CTX_new();
+        if (_ctx == IntPtr.Zero)
+            throw new OutOfMemoryException("EVP_MD_CTX_new");
+    }
+
+    ~DigestContext() => Free();
+
+    public Sha2Kind Kind { get; private set; }
+
+    public void Init(Sha2Kind kind)
+    {
+        Kind = kind;
+        Check(LibCrypto.EVP_DigestInit_ex(Handle, Sha2.Md(kind), IntPtr.Zero));
+    }
+
+    public void Update(ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty)
+            return;
+        fixed (byte* p = data)
+            Check(LibCrypto.EVP_DigestUpdate(Handle, p, (nuint)data.Length));
+    }
+
+    /// <summary>Writes the hash and leaves the context needing <see cref="Init"/>.</summary>
+    public int Final(Span<byte> destination)
+    {
+        int size = Sha2.HashSize(Kind);
+        if (destination.Length < size)
+            throw new ArgumentException("destination too small", nameof(destination));
+        uint written;
+        fixed (byte* p = destination)
+            Check(LibCrypto.EVP_DigestFinal_ex(Handle, p, &written));
+        return size;
+    }
+
+    /// <summary>This context becomes a copy of <paramref name="source"/> (same kind, same data so far).</summary>
+    public void CopyFrom(DigestContext source)
+    {
+        Kind = source.Kind;
+        Check(LibCrypto.EVP_MD_CTX_copy_ex(Handle, source.Handle));
+        GC.KeepAlive(source);
+    }
+
+    public void Dispose()
+    {
+        Free();
+        GC.SuppressFinalize(this);
+    }
+
+    private IntPtr Handle => _ctx != IntPtr.Zero ? _ctx : throw new ObjectDisposedException(nameof(DigestContext));
+
+    private void Free()
+    {
+        IntPtr ctx = Interlocked.Exchange(ref _ctx, IntPtr.Zero);
+        if (ctx != IntPtr.Zero)
+            LibCrypto.EVP_MD_CTX_free(ctx);
+    }
+
+    private static void Check(int result)
+    {
+        if (result != 1)
+        {
+            LibCrypto.ClearErrors();
+            throw new CryptographicException("libcrypto digest call failed");
+        }
+    }
+}
