@@ -13,7 +13,8 @@ namespace Bufferless.Packets.Offload;
 /// A packet joins the pending train only if the kernel's segmentation would give it back byte for byte:
 /// same addresses, ports, IP TOS/TTL/DF (IPv6 class, flow label, hop limit), TCP ack, window and options,
 /// sequence number exactly where the train ends, payload no longer than the first one's (gso_size) and the
-/// train not yet closed by a shorter segment or a PSH; no SYN, FIN, RST or URG anywhere, CWR only on the first.
+/// train not yet closed by a shorter segment; no SYN, FIN, RST or URG anywhere, CWR only on the first. PSH is the
+/// one bit that does not come back as it was: the kernel puts it on the last segment only (see <see cref="TryAdd"/>).
 /// IPv4 packets with options and IPv6 packets with extension headers are written alone. A train of one is
 /// written unchanged (gso_type NONE, checksum already full); a longer one gets the total length, a fresh IPv4
 /// header checksum, and NEEDS_CSUM with the pseudo-header sum in the TCP checksum field, as the kernel expects
@@ -48,12 +49,12 @@ public sealed class GsoCoalescer
         _count++;
         _lastPayload = payload;
         _nextSeq += (uint)payload;
+        // The kernel keeps PSH only on the last segment it cuts, so a PSH anywhere in the train ends up on its last
+        // packet. That is allowed: RFC 9293 §3.9.1.2 (MUST-61) only asks for PSH on the last segment of the data
+        // queued, and a sender may collapse successive pushes; Linux's own TSO does the same. The engine marks every
+        // record it seals with PSH, so closing the train at each PSH would leave nothing to coalesce.
         if ((flags & TcpFlags.Psh) != 0)
-        {
-            // The kernel keeps PSH only on the last segment it cuts: carry it on the template header.
             _buffer[VirtioNetHeader.Size + _tcpOffset + TcpFlagsOffset] |= (byte)TcpFlags.Psh;
-            _open = false;
-        }
         if (payload < _segmentSize) _open = false;
         return true;
     }
@@ -111,7 +112,6 @@ public sealed class GsoCoalescer
         _segmentSize = packet.Length - _headerLength;
         _lastPayload = _segmentSize;
         _nextSeq = BinaryPrimitives.ReadUInt32BigEndian(packet[(_tcpOffset + TcpSeqOffset)..]) + (uint)_segmentSize;
-        if ((flags & TcpFlags.Psh) != 0) _open = false;
         return true;
     }
 

@@ -201,7 +201,7 @@ public class GsoOffloadTests
     public static TheoryData<string> Breakers => new()
     {
         "other-port", "other-ack", "other-window", "other-options", "gap-in-seq", "syn", "fin", "rst", "urg",
-        "cwr-on-second", "longer-than-first", "after-short", "after-psh", "other-ttl", "other-family", "udp", "no-payload",
+        "cwr-on-second", "longer-than-first", "after-short", "other-ttl", "other-family", "udp", "no-payload",
     };
 
     [Theory]
@@ -227,7 +227,6 @@ public class GsoOffloadTests
             case "cwr-on-second": next = next with { Flags = TcpFlags.Ack | TcpFlags.Cwr }; break;
             case "longer-than-first": length = size + 1; break;
             case "after-short": first = Packet(Spec(false, 1, TcpFlags.Ack), Payload(size - 1)); next = next with { Seq = new SeqNumber(size) }; break;
-            case "after-psh": first = Packet(Spec(false, 1, TcpFlags.Ack | TcpFlags.Psh), Payload(size)); break;
             case "other-ttl": next = next with { Ttl = 63 }; break;
             case "other-family": next = next with { IsIpv6 = true, Source = V6Server, Destination = V6Client }; break;
             case "no-payload": length = 0; break;
@@ -244,6 +243,47 @@ public class GsoOffloadTests
         Assert.Equal(default, h);
         Assert.Equal(first, written[VirtioNetHeader.Size..]);
         Assert.True(coalescer.TryAdd(second)); // an empty coalescer takes anything
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Coalesce_PshOnEveryRecord_OneTrainPshOnlyOnItsLastSegment(bool v6)
+    {
+        // The engine seals every record with ACK|PSH; the kernel keeps PSH on the last segment of a train only.
+        var packets = new List<byte[]>();
+        for (int i = 0; i < 4; i++)
+            packets.Add(Packet(Spec(v6, (uint)(1 + i * 1448), TcpFlags.Ack | TcpFlags.Psh, (ushort)(100 + i)), Payload(1448, i)));
+        var coalescer = new GsoCoalescer();
+
+        foreach (var p in packets) Assert.True(coalescer.TryAdd(p));
+        byte[] written = coalescer.Finish().ToArray();
+        Assert.True(VirtioNetHeader.TryRead(written, out var h));
+        var again = Split(h, written[VirtioNetHeader.Size..]);
+
+        Assert.Equal(4, again.Count);
+        for (int i = 0; i < 4; i++)
+        {
+            AssertValid(again[i]);
+            TcpPacket.TryParse(again[i], out var p);
+            Assert.Equal(i == 3 ? TcpFlags.Ack | TcpFlags.Psh : TcpFlags.Ack, p.Tcp.Flags);
+            Assert.True(again[i].AsSpan(p.PayloadOffset).SequenceEqual(packets[i].AsSpan(p.PayloadOffset)));
+        }
+    }
+
+    [Fact]
+    public void Coalesce_PshOnlyInTheMiddle_LastSegmentCarriesIt()
+    {
+        var coalescer = new GsoCoalescer();
+        Assert.True(coalescer.TryAdd(Packet(Spec(false, 1, TcpFlags.Ack), Payload(1000))));
+        Assert.True(coalescer.TryAdd(Packet(Spec(false, 1001, TcpFlags.Ack | TcpFlags.Psh), Payload(1000))));
+        Assert.True(coalescer.TryAdd(Packet(Spec(false, 2001, TcpFlags.Ack), Payload(1000))));
+        byte[] written = coalescer.Finish().ToArray();
+        Assert.True(VirtioNetHeader.TryRead(written, out var h));
+
+        var flags = Split(h, written[VirtioNetHeader.Size..]).Select(s => { TcpPacket.TryParse(s, out var p); return p.Tcp.Flags; });
+
+        Assert.Equal([TcpFlags.Ack, TcpFlags.Ack, TcpFlags.Ack | TcpFlags.Psh], flags);
     }
 
     [Fact]
