@@ -54,9 +54,18 @@ public sealed class PacketLoop
     /// <summary>Reads dropped because their virtio header did not fit the packet.</summary>
     public long OffloadErrors { get; private set; }
 
+    /// <summary>
+    /// Called once when no packet has arrived for <see cref="IdleMs"/> after some did (e.g. to trim memory after a
+    /// burst of handshakes, <see cref="MemoryTrim"/>). Runs on the loop thread: packets wait while it runs.
+    /// </summary>
+    public Action? OnIdle { get; init; }
+    public int IdleMs { get; init; } = 1000;
+
     /// <summary>Runs until <paramref name="cancel"/> fires. Exceptions from the device propagate; the engine never throws by contract.</summary>
     public void Run(CancellationToken cancel)
     {
+        long lastPacket = _clock();
+        bool busySinceIdle = false;
         while (!cancel.IsCancellationRequested)
         {
             long now = _clock();
@@ -64,8 +73,17 @@ public sealed class PacketLoop
             _output?.Flush();
             long next = _engine.NextTimerMs;
             int sleep = next == long.MaxValue ? MaxSleepMs : (int)Math.Clamp(next - now, 0, MaxSleepMs);
-            if (!_tun.WaitReadable(sleep)) continue;
+            if (!_tun.WaitReadable(sleep))
+            {
+                if (busySinceIdle && OnIdle is not null && _clock() - lastPacket >= IdleMs)
+                {
+                    busySinceIdle = false;
+                    OnIdle();
+                }
+                continue;
+            }
             Wakeups++;
+            busySinceIdle = true;
             for (int i = 0; i < BatchLimit; i++)
             {
                 int n = _tun.Read(_buffer);
@@ -77,6 +95,7 @@ public sealed class PacketLoop
                 RunTimers(now);
             }
             _output?.Flush();
+            lastPacket = _clock();
         }
     }
 

@@ -56,6 +56,9 @@ internal static class CutThroughCommand
         return cmd;
     }
 
+    /// <summary>Handshakes since the last trim that make an idle moment worth a full collection.</summary>
+    private const int TrimAfterHandshakes = 256;
+
     private static int Run(string tunName, CutThroughOptions options, TunOffload offload, LogLevel level)
     {
         using var loggers = Logging.Create(level);
@@ -69,7 +72,24 @@ internal static class CutThroughCommand
         using (var engine = new CutThroughEngine(options, sink))
         using (var shutdown = new Shutdown())
         {
-            var loop = new PacketLoop(device, engine, vnetHeader: device.VnetHeader, output: sink);
+            // After a burst of handshakes, once the loop has been idle for half a second, give the burst's garbage heap
+            // and OpenSSL's native heap back to the OS (idle established flows need only their slab entry). The
+            // first idle moment after start-up trims too (configuration, certificate loading, JIT leftovers).
+            long trimmedAt = -TrimAfterHandshakes;
+            var loop = new PacketLoop(device, engine, vnetHeader: device.VnetHeader, output: sink)
+            {
+                IdleMs = 500,
+                OnIdle = () =>
+                {
+                    long done = engine.Counters.HandshakesCompleted + engine.Counters.HandshakesFailed;
+                    if (done - trimmedAt < TrimAfterHandshakes) return;
+                    trimmedAt = done;
+                    long before = Environment.WorkingSet, t0 = Environment.TickCount64;
+                    MemoryTrim.Now();
+                    log.LogDebug("memory trim after {Handshakes} handshakes: RSS {Before} -> {After} bytes in {Ms} ms",
+                        done, before, Environment.WorkingSet, Environment.TickCount64 - t0);
+                },
+            };
             void Report() => log.LogInformation("counters: {Counters}; tun read={Read} super_packets={Super} segments={Segments} offload_errors={OffloadErrors} written={Written} writes={Writes} write_failed={Failed} wakeups={Wakeups}",
                 engine.Counters, loop.PacketsRead, loop.SuperPackets, loop.Segments, loop.OffloadErrors, sink.Sent, sink.Writes, sink.Failed, loop.Wakeups);
             using var usr1 = PosixSignalRegistration.Create((PosixSignal)10 /* SIGUSR1 */, c => { c.Cancel = true; Report(); });

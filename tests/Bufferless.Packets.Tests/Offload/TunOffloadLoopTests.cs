@@ -13,6 +13,7 @@ public class TunOffloadLoopTests
     {
         public readonly Queue<byte[]> Incoming = new();
         public readonly List<byte[]> Written = [];
+        public Action? OnWait;
 
         public int Read(Span<byte> buffer)
         {
@@ -31,8 +32,9 @@ public class TunOffloadLoopTests
         public bool WaitReadable(int timeoutMs)
         {
             if (Incoming.Count > 0) return true;
-            Thread.Sleep(1);
-            return false;
+            if (OnWait is not null) OnWait();
+            else Thread.Sleep(1);
+            return Incoming.Count > 0;
         }
     }
 
@@ -141,6 +143,42 @@ public class TunOffloadLoopTests
         Assert.Empty(seen);
         Assert.Equal(1, loop.OffloadErrors);
         Assert.Empty(tun.Written);
+    }
+
+    [Fact]
+    public void Run_IdleAfterPackets_OnIdleOncePerQuietSpell()
+    {
+        long clock = 0;
+        var tun = new FakeTun();
+        var sink = new TunPacketSink(tun);
+        var engine = new RecordingEngine(sink, []);
+        int idles = 0;
+        long idleAt = -1;
+        using var cts = new CancellationTokenSource();
+        var loop = new PacketLoop(tun, engine, clock: () => clock)
+        {
+            IdleMs = 500,
+            OnIdle = () => { idles++; idleAt = clock; },
+        };
+        byte[] packet = new byte[60];
+        packet[0] = 0x45;
+        int step = 0;
+        // Each loop turn advances the fake clock by 100 ms; packets at 0 ms and (after the first idle call) at 2,000 ms.
+        engine.Stop = null;
+        tun.Incoming.Enqueue(packet);
+        var t = new Thread(() => loop.Run(cts.Token));
+        tun.OnWait = () =>
+        {
+            clock += 100;
+            if (++step == 20) tun.Incoming.Enqueue(packet);
+            if (step == 60) cts.Cancel();
+        };
+        t.Start();
+        t.Join();
+
+        Assert.Equal(2, idles);
+        Assert.Equal(2, loop.PacketsRead);
+        Assert.InRange(idleAt, 2000 + 500, 2000 + 700);
     }
 
     private sealed class RecordingEngine(IPacketSink sink, List<byte[]> seen) : IPacketEngine
