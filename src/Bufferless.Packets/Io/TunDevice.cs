@@ -5,7 +5,10 @@ namespace Bufferless.Packets.Io;
 
 /// <summary>
 /// A Linux TUN device opened with IFF_TUN | IFF_NO_PI: every read returns one whole IPv4 or IPv6 packet and
-/// every write injects one, with no packet-information prefix. The descriptor is non-blocking; use
+/// every write injects one, with no packet-information prefix. Opened with offload (<see cref="VnetHeader"/>)
+/// each read and write is instead a <see cref="Offload.VirtioNetHeader"/> followed by a packet that may be a TCP
+/// super-packet of up to 64 KiB (the way wireguard-go uses the TUN); <see cref="PacketLoop"/> and
+/// <see cref="TunPacketSink"/> cut and rebuild those. The descriptor is non-blocking; use
 /// <see cref="WaitReadable"/> to sleep until a packet arrives or a timer is due.
 /// </summary>
 /// <remarks>
