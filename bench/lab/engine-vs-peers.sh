@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Measures `bufferless cut-through` (the packet engine, transparent in-path) beside haproxy and nginx in one run
 # of the shared bench lab (../shared/bench: namespaces bl-client / bl-accel / bl-server, 198.18.0.0/15 only).
-#   bench/lab/engine-vs-peers.sh [PEER...]       default peers: haproxy nginx
+#   bench/lab/engine-vs-peers.sh [PEER...]       default peers: haproxy nginx; "none": the engine only
+# Environment: TESTS (measure.sh's test list, for the peers and the engine's ECDSA run), ENGINE_MODE
+# (verified|bufferless), ENGINE_OFFLOAD (auto|off: the engine's --offload), ENGINE_RSA=0 (skip the RSA handshake run),
+# ENGINE_ENV (extra VAR=value words for the engine process, e.g. GC settings).
 # Writes bench/results/engine-<timestamp>.{txt,md}. Needs root and the lab's apt packages (see its README).
 #
 # Order matters: the peers are measured on the plain lab first; then `bufferless lab up` adds the TUN and the
@@ -21,20 +24,22 @@ export RESULTS_FILE=$OUT/engine-$STAMP.txt
 DLL=$ROOT/src/Bufferless/bin/Release/net10.0/bufferless.dll
 PIDFILE=$BENCH_STATE/run/bufferless-engine.pid
 MODE=${ENGINE_MODE:-verified}
+OFFLOAD=${ENGINE_OFFLOAD:-auto}
 
 dotnet build "$ROOT/src/Bufferless" -c Release -v q -nologo >/dev/null
 "$LAB/lab.sh" up >/dev/null
 
-echo "META date=$(date -u +%FT%TZ) commit=$(git -C "$ROOT" rev-parse --short HEAD) dotnet=$(dotnet --version) openssl=$(openssl version | cut -d' ' -f2) engine_mode=$MODE" >> "$RESULTS_FILE"
+echo "META date=$(date -u +%FT%TZ) commit=$(git -C "$ROOT" rev-parse --short HEAD) dotnet=$(dotnet --version) openssl=$(openssl version | cut -d' ' -f2) engine_mode=$MODE engine_offload=$OFFLOAD engine_env=${ENGINE_ENV:-none}" >> "$RESULTS_FILE"
 
 for peer in "${PEERS[@]}"; do
+  [ "$peer" = none ] && continue
   "$LAB/measure.sh" "$peer"
 done
 
 start_engine() { # start_engine ecdsa|rsa
   stop_engine
   mkdir -p "$(dirname "$PIDFILE")" "$BENCH_STATE/log"
-  ip netns exec bl-accel bash -c "exec taskset -c ${TERM_CPU:-1} dotnet '$DLL' cut-through --tun bl-tun --mode $MODE \
+  ip netns exec bl-accel bash -c "exec env ${ENGINE_ENV:-} taskset -c ${TERM_CPU:-1} dotnet '$DLL' cut-through --tun bl-tun --mode $MODE --offload $OFFLOAD \
       --cert '$BENCH_STATE/certs/$1.crt' --key '$BENCH_STATE/certs/$1.key' --log-level Warning" \
       > "$BENCH_STATE/log/bufferless-engine-$1.log" 2>&1 &
   echo $! > "$PIDFILE"
@@ -60,9 +65,12 @@ trap uninstall_rules EXIT
 
 dotnet "$DLL" lab up --state "$BENCH_STATE" >/dev/null
 start_engine ecdsa
-TARGET_HOST=198.18.2.2 TERM_PIDFILE=$PIDFILE LABEL=engine-$MODE CERT=ecdsa "$LAB/measure.sh" custom
-start_engine rsa
-TARGET_HOST=198.18.2.2 TERM_PIDFILE=$PIDFILE LABEL=engine-$MODE CERT=rsa TESTS=hs "$LAB/measure.sh" custom
+LABEL=engine-$MODE; [ "$OFFLOAD" = auto ] || LABEL=$LABEL-offload-$OFFLOAD
+TARGET_HOST=198.18.2.2 TERM_PIDFILE=$PIDFILE LABEL=$LABEL CERT=ecdsa "$LAB/measure.sh" custom
+if [ "${ENGINE_RSA:-1}" != 0 ]; then
+  start_engine rsa
+  TARGET_HOST=198.18.2.2 TERM_PIDFILE=$PIDFILE LABEL=$LABEL CERT=rsa TESTS=hs "$LAB/measure.sh" custom
+fi
 uninstall_rules
 
 python3 "$LAB/py/report.py" "$RESULTS_FILE" > "$OUT/engine-$STAMP.md"

@@ -5,7 +5,10 @@ namespace Bufferless.Packets.Io;
 
 /// <summary>
 /// A Linux TUN device opened with IFF_TUN | IFF_NO_PI: every read returns one whole IPv4 or IPv6 packet and
-/// every write injects one, with no packet-information prefix. The descriptor is non-blocking; use
+/// every write injects one, with no packet-information prefix. Opened with offload (<see cref="VnetHeader"/>)
+/// each read and write is instead a <see cref="Offload.VirtioNetHeader"/> followed by a packet that may be a TCP
+/// super-packet of up to 64 KiB (the way wireguard-go uses the TUN); <see cref="PacketLoop"/> and
+/// <see cref="TunPacketSink"/> cut and rebuild those. The descriptor is non-blocking; use
 /// <see cref="WaitReadable"/> to sleep until a packet arrives or a timer is due.
 /// </summary>
 /// <remarks>
@@ -18,26 +21,65 @@ public sealed unsafe class TunDevice : IPacketDevice, IDisposable
 {
     private int _fd;
 
-    private TunDevice(int fd, string name)
+    private TunDevice(int fd, string name, bool vnetHeader, string? offloadError)
     {
         _fd = fd;
         Name = name;
+        VnetHeader = vnetHeader;
+        OffloadError = offloadError;
     }
 
     public string Name { get; }
 
-    /// <summary>Opens /dev/net/tun and attaches to (or creates) <paramref name="name"/>. Throws <see cref="IOException"/> with the errno text on failure.</summary>
-    public static TunDevice Open(string name)
+    /// <summary>
+    /// True when the device was opened with IFF_VNET_HDR and TSO/checksum offload: every read then starts with a
+    /// <see cref="Offload.VirtioNetHeader"/> and may hold a GSO super-packet, and every write must start with one.
+    /// </summary>
+    public bool VnetHeader { get; }
+
+    /// <summary>Why offload was asked for but not enabled (null if it was enabled or not asked for).</summary>
+    public string? OffloadError { get; }
+
+    /// <summary>
+    /// Opens /dev/net/tun and attaches to (or creates) <paramref name="name"/>. With <paramref name="offload"/> it
+    /// asks for IFF_VNET_HDR, a 10-byte header and TUN_F_CSUM|TUN_F_TSO4|TUN_F_TSO6 (the kernel then hands over
+    /// TCP super-packets of up to 64 KiB and takes them back); if any of those calls fails it falls back to plain
+    /// packets and says why in <see cref="OffloadError"/>. Throws <see cref="IOException"/> with the errno text on failure.
+    /// </summary>
+    public static TunDevice Open(string name, bool offload = false)
     {
         byte[] nameBytes = Encoding.ASCII.GetBytes(name);
         if (nameBytes.Length == 0 || nameBytes.Length >= LibC.IFNAMSIZ)
             throw new ArgumentException($"interface name must be 1 to {LibC.IFNAMSIZ - 1} ASCII characters", nameof(name));
+        if (!offload) return OpenPlain(nameBytes, name, null);
+        int fd = Attach(nameBytes, name, LibC.IFF_TUN | LibC.IFF_NO_PI | LibC.IFF_VNET_HDR, out string actual);
+        int size = Offload.VirtioNetHeader.Size;
+        string? error = null;
+        if (LibC.Ioctl(fd, LibC.TUNSETVNETHDRSZ, (byte*)&size) < 0) error = Error("ioctl TUNSETVNETHDRSZ").Message;
+        else if (LibC.IoctlValue(fd, LibC.TUNSETOFFLOAD, LibC.TUN_F_CSUM | LibC.TUN_F_TSO4 | LibC.TUN_F_TSO6) < 0)
+            error = Error("ioctl TUNSETOFFLOAD").Message;
+        if (error is null) return new TunDevice(fd, actual, vnetHeader: true, null);
+        LibC.Close(fd);
+        return OpenPlain(nameBytes, name, error);
+    }
+
+    private static TunDevice OpenPlain(byte[] nameBytes, string name, string? offloadError)
+    {
+        int fd = Attach(nameBytes, name, LibC.IFF_TUN | LibC.IFF_NO_PI, out string actual);
+        // A persistent device keeps the offload features an earlier reader set; without the virtio header a GSO
+        // super-packet could not be told apart, so switch them off (harmless if they were never on).
+        LibC.IoctlValue(fd, LibC.TUNSETOFFLOAD, 0);
+        return new TunDevice(fd, actual, vnetHeader: false, offloadError);
+    }
+
+    private static int Attach(byte[] nameBytes, string name, short flags, out string actualName)
+    {
         int fd = LibC.Open("/dev/net/tun", LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
         if (fd < 0) throw Error("open /dev/net/tun");
         byte* ifr = stackalloc byte[LibC.IfReqSize];
         new Span<byte>(ifr, LibC.IfReqSize).Clear();
         nameBytes.CopyTo(new Span<byte>(ifr, LibC.IFNAMSIZ));
-        *(short*)(ifr + LibC.IFNAMSIZ) = LibC.IFF_TUN | LibC.IFF_NO_PI;
+        *(short*)(ifr + LibC.IFNAMSIZ) = flags;
         if (LibC.Ioctl(fd, LibC.TUNSETIFF, ifr) < 0)
         {
             var e = Error($"ioctl TUNSETIFF {name}");
@@ -46,7 +88,8 @@ public sealed unsafe class TunDevice : IPacketDevice, IDisposable
         }
         // The kernel may have completed a name pattern such as "tun%d".
         int len = new ReadOnlySpan<byte>(ifr, LibC.IFNAMSIZ).IndexOf((byte)0);
-        return new TunDevice(fd, Encoding.ASCII.GetString(ifr, len < 0 ? LibC.IFNAMSIZ : len));
+        actualName = Encoding.ASCII.GetString(ifr, len < 0 ? LibC.IFNAMSIZ : len);
+        return fd;
     }
 
     /// <summary>Reads one packet. Returns its length, 0 if none is waiting. Throws only on a device error.</summary>

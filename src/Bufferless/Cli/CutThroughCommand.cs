@@ -29,10 +29,15 @@ internal static class CutThroughCommand
         var tlsPort = new Option<ushort>("--tls-port") { Description = "TCP port clients use for TLS.", DefaultValueFactory = _ => 443 };
         var plainPort = new Option<ushort>("--plain-port") { Description = "TCP port the server listens on in clear.", DefaultValueFactory = _ => 80 };
         var maxFlows = new Option<int>("--max-flows") { Description = "Flow table size (preallocated).", DefaultValueFactory = _ => 65536 };
+        var offload = new Option<TunOffload>("--offload")
+        {
+            Description = "auto (default): open the TUN with virtio headers and TSO/checksum offload (64 KiB super-packets are cut and rebuilt in the packet loop), falling back to plain packets if the kernel refuses; off: one packet per read and write.",
+            DefaultValueFactory = _ => TunOffload.Auto,
+        };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error, None.", DefaultValueFactory = _ => LogLevel.Information };
         var cmd = new Command("cut-through", "Run the cut-through packet engine (TLS terminated packet by packet) on a TUN device. Needs CAP_NET_ADMIN.")
         {
-            tun, cert, key, mode, tlsPort, plainPort, maxFlows, logLevel,
+            tun, cert, key, mode, tlsPort, plainPort, maxFlows, offload, logLevel,
         };
         cmd.SetAction(p =>
         {
@@ -46,29 +51,50 @@ internal static class CutThroughCommand
                 PlainPort = p.GetValue(plainPort),
                 MaxFlows = Math.Max(16, p.GetValue(maxFlows)),
             };
-            return Run(p.GetValue(tun)!, options, p.GetValue(logLevel));
+            return Run(p.GetValue(tun)!, options, p.GetValue(offload), p.GetValue(logLevel));
         });
         return cmd;
     }
 
-    private static int Run(string tunName, CutThroughOptions options, LogLevel level)
+    /// <summary>Handshakes since the last trim that make an idle moment worth a full collection.</summary>
+    private const int TrimAfterHandshakes = 256;
+
+    private static int Run(string tunName, CutThroughOptions options, TunOffload offload, LogLevel level)
     {
         using var loggers = Logging.Create(level);
         var log = loggers.CreateLogger("cut-through");
         TunDevice device;
-        try { device = TunDevice.Open(tunName); }
+        try { device = TunDevice.Open(tunName, offload == TunOffload.Auto); }
         catch (Exception e) when (e is IOException or ArgumentException) { return ProxyCommand.Fail(e.Message); }
         using var ownedDevice = device;
-        var sink = new TunPacketSink(device);
+        if (device.OffloadError is not null) log.LogWarning("TUN offload not enabled ({Error}); one packet per read and write", device.OffloadError);
+        var sink = new TunPacketSink(device, device.VnetHeader);
         using (var engine = new CutThroughEngine(options, sink))
         using (var shutdown = new Shutdown())
         {
-            var loop = new PacketLoop(device, engine);
-            void Report() => log.LogInformation("counters: {Counters}; tun read={Read} written={Written} write_failed={Failed} wakeups={Wakeups}",
-                engine.Counters, loop.PacketsRead, sink.Sent, sink.Failed, loop.Wakeups);
+            // After a burst of handshakes, once the loop has been idle for half a second, give the burst's garbage heap
+            // and OpenSSL's native heap back to the OS (idle established flows need only their slab entry). The
+            // first idle moment after start-up trims too (configuration, certificate loading, JIT leftovers).
+            long trimmedAt = -TrimAfterHandshakes;
+            var loop = new PacketLoop(device, engine, vnetHeader: device.VnetHeader, output: sink)
+            {
+                IdleMs = 500,
+                OnIdle = () =>
+                {
+                    long done = engine.Counters.HandshakesCompleted + engine.Counters.HandshakesFailed;
+                    if (done - trimmedAt < TrimAfterHandshakes) return;
+                    trimmedAt = done;
+                    long before = Environment.WorkingSet, t0 = Environment.TickCount64;
+                    MemoryTrim.Now();
+                    log.LogDebug("memory trim after {Handshakes} handshakes: RSS {Before} -> {After} bytes in {Ms} ms",
+                        done, before, Environment.WorkingSet, Environment.TickCount64 - t0);
+                },
+            };
+            void Report() => log.LogInformation("counters: {Counters}; tun read={Read} super_packets={Super} segments={Segments} offload_errors={OffloadErrors} written={Written} writes={Writes} write_failed={Failed} wakeups={Wakeups}",
+                engine.Counters, loop.PacketsRead, loop.SuperPackets, loop.Segments, loop.OffloadErrors, sink.Sent, sink.Writes, sink.Failed, loop.Wakeups);
             using var usr1 = PosixSignalRegistration.Create((PosixSignal)10 /* SIGUSR1 */, c => { c.Cancel = true; Report(); });
-            log.LogInformation("cut-through on {Tun}: mode {Mode}, TLS port {TlsPort} -> plain port {PlainPort}, {MaxFlows} flows ({Bytes} bytes fixed state per flow slot)",
-                device.Name, options.Mode, options.TlsPort, options.PlainPort, options.MaxFlows, CutThroughEngine.FixedBytesPerFlow);
+            log.LogInformation("cut-through on {Tun}: mode {Mode}, offload {Offload}, TLS port {TlsPort} -> plain port {PlainPort}, {MaxFlows} flows ({Bytes} bytes fixed state per flow slot)",
+                device.Name, options.Mode, device.VnetHeader ? "on" : "off", options.TlsPort, options.PlainPort, options.MaxFlows, CutThroughEngine.FixedBytesPerFlow);
             try
             {
                 loop.Run(shutdown.Token);
@@ -83,4 +109,11 @@ internal static class CutThroughCommand
         }
         return 0;
     }
+}
+
+/// <summary>Whether the TUN is opened with virtio headers and TSO/checksum offload.</summary>
+internal enum TunOffload
+{
+    Auto,
+    Off,
 }

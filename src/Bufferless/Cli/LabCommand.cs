@@ -80,27 +80,28 @@ internal static class LabCommand
         var reorder = new Option<double>("--reorder") { Description = "Probability a packet is held so later ones overtake it." };
         var delay = new Option<int>("--delay-ms") { Description = "How long a reordered packet is held.", DefaultValueFactory = _ => 3 };
         var seed = new Option<int>("--seed") { Description = "Seed of the fault generator.", DefaultValueFactory = _ => 1 };
+        var offload = new Option<TunOffload>("--offload") { Description = "auto: TSO/checksum offload with virtio headers if the kernel allows; off: one packet per read and write.", DefaultValueFactory = _ => TunOffload.Auto };
         var cmd = new Command("forward", "Pass-through / fault-injecting TUN forwarder (debugging and tests).")
         {
-            tun, loss, dup, reorder, delay, seed,
+            tun, loss, dup, reorder, delay, seed, offload,
         };
         cmd.Hidden = true;
         cmd.SetAction(p =>
         {
             var options = new FaultOptions(p.GetValue(loss), p.GetValue(dup), p.GetValue(reorder), p.GetValue(delay), p.GetValue(seed));
             TunDevice device;
-            try { device = TunDevice.Open(p.GetValue(tun)!); }
+            try { device = TunDevice.Open(p.GetValue(tun)!, p.GetValue(offload) == TunOffload.Auto); }
             catch (Exception e) when (e is IOException or ArgumentException) { return ProxyCommand.Fail(e.Message); }
             using (device)
             using (var shutdown = new Shutdown())
             {
-                var sink = new TunPacketSink(device);
+                var sink = new TunPacketSink(device, device.VnetHeader);
                 var forwarder = new FaultInjectingForwarder(sink, options);
-                var loop = new PacketLoop(device, forwarder);
+                var loop = new PacketLoop(device, forwarder, vnetHeader: device.VnetHeader, output: sink);
                 void Report() => Console.WriteLine(
-                    $"forward {device.Name}: read={loop.PacketsRead} sent={sink.Sent} send_failed={sink.Failed} dropped={forwarder.Dropped} duplicated={forwarder.Duplicated} reordered={forwarder.Reordered}");
+                    $"forward {device.Name}: read={loop.PacketsRead} super_packets={loop.SuperPackets} segments={loop.Segments} sent={sink.Sent} writes={sink.Writes} send_failed={sink.Failed} dropped={forwarder.Dropped} duplicated={forwarder.Duplicated} reordered={forwarder.Reordered}");
                 using var usr1 = PosixSignalRegistration.Create((PosixSignal)10 /* SIGUSR1 */, c => { c.Cancel = true; Report(); });
-                Console.WriteLine($"forward {device.Name}: loss={options.Loss} duplicate={options.Duplicate} reorder={options.Reorder} delay={options.ReorderDelayMs}ms seed={options.Seed}");
+                Console.WriteLine($"forward {device.Name}: offload={(device.VnetHeader ? "on" : "off " + device.OffloadError)} loss={options.Loss} duplicate={options.Duplicate} reorder={options.Reorder} delay={options.ReorderDelayMs}ms seed={options.Seed}");
                 loop.Run(shutdown.Token);
                 Report();
             }

@@ -1,0 +1,183 @@
+using System.Buffers.Binary;
+using Bufferless.Packets.Wire;
+
+namespace Bufferless.Packets.Offload;
+
+/// <summary>
+/// Gathers consecutive output packets of one TCP flow and direction into one GSO super-packet for a TUN opened
+/// with IFF_VNET_HDR, so the kernel takes a whole train in one write and cuts it again at gso_size (what
+/// wireguard-go does on its write path). Every packet passes through the one preallocated buffer, which always
+/// starts with room for the <see cref="VirtioNetHeader"/>; nothing is allocated.
+/// </summary>
+/// <remarks>
+/// A packet joins the pending train only if the kernel's segmentation would give it back byte for byte:
+/// same addresses, ports, IP TOS/TTL/DF (IPv6 class, flow label, hop limit), TCP ack, window and options,
+/// sequence number exactly where the train ends, payload no longer than the first one's (gso_size) and the
+/// train not yet closed by a shorter segment; no SYN, FIN, RST or URG anywhere, CWR only on the first. PSH is the
+/// one bit that does not come back as it was: the kernel puts it on the last segment only (see <see cref="TryAdd"/>).
+/// IPv4 packets with options and IPv6 packets with extension headers are written alone. A train of one is
+/// written unchanged (gso_type NONE, checksum already full); a longer one gets the total length, a fresh IPv4
+/// header checksum, and NEEDS_CSUM with the pseudo-header sum in the TCP checksum field, as the kernel expects
+/// for a partial checksum.
+/// </remarks>
+public sealed class GsoCoalescer
+{
+    public const int MaxPacket = 65535;
+    private const int TcpSeqOffset = 4, TcpDataOffset = 12, TcpFlagsOffset = 13, TcpChecksumOffset = 16;
+    private const TcpFlags NeverCoalesced = TcpFlags.Syn | TcpFlags.Fin | TcpFlags.Rst | TcpFlags.Urg;
+
+    private readonly byte[] _buffer = GC.AllocateUninitializedArray<byte>(VirtioNetHeader.Size + MaxPacket, pinned: true);
+    private int _length, _count, _segmentSize, _lastPayload, _tcpOffset, _headerLength;
+    private bool _open, _ipv6;
+    private uint _nextSeq;
+
+    /// <summary>Packets in the pending train (0: nothing to write).</summary>
+    public int Count => _count;
+
+    /// <summary>
+    /// Adds <paramref name="packet"/> to the pending train. An empty coalescer takes any packet up to 65,535 bytes
+    /// (a non-TCP or ineligible one is then written alone). False if the packet cannot join: the caller writes
+    /// <see cref="Finish"/> and adds it again.
+    /// </summary>
+    public bool TryAdd(ReadOnlySpan<byte> packet)
+    {
+        if (packet.Length > MaxPacket || packet.Length == 0) return false;
+        if (_count == 0) return Start(packet);
+        if (!_open || !CanJoin(packet, out int payload, out TcpFlags flags)) return false;
+        packet[_headerLength..].CopyTo(_buffer.AsSpan(VirtioNetHeader.Size + _length));
+        _length += payload;
+        _count++;
+        _lastPayload = payload;
+        _nextSeq += (uint)payload;
+        // The kernel keeps PSH only on the last segment it cuts, so a PSH anywhere in the train ends up on its last
+        // packet. That is allowed: RFC 9293 §3.9.1.2 (MUST-61) only asks for PSH on the last segment of the data
+        // queued, and a sender may collapse successive pushes; Linux's own TSO does the same. The engine marks every
+        // record it seals with PSH, so closing the train at each PSH would leave nothing to coalesce.
+        if ((flags & TcpFlags.Psh) != 0)
+            _buffer[VirtioNetHeader.Size + _tcpOffset + TcpFlagsOffset] |= (byte)TcpFlags.Psh;
+        if (payload < _segmentSize) _open = false;
+        return true;
+    }
+
+    /// <summary>
+    /// Completes the pending train and returns the bytes to write (virtio header + packet); empty if nothing is
+    /// pending. The span stays valid until the next <see cref="TryAdd"/>.
+    /// </summary>
+    public ReadOnlySpan<byte> Finish()
+    {
+        if (_count == 0) return default;
+        Span<byte> ip = _buffer.AsSpan(VirtioNetHeader.Size, _length);
+        if (_count == 1)
+        {
+            default(VirtioNetHeader).Write(_buffer);
+        }
+        else
+        {
+            if (_ipv6)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(ip[4..], (ushort)(_length - Ipv6Packet.HeaderLength));
+            }
+            else
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)_length);
+                BinaryPrimitives.WriteUInt16BigEndian(ip[10..], 0);
+                BinaryPrimitives.WriteUInt16BigEndian(ip[10..], Checksum.Compute(ip[.._tcpOffset]));
+            }
+            int tcpLength = _length - _tcpOffset;
+            uint pseudo = _ipv6
+                ? Checksum.PseudoHeaderV6(ip.Slice(8, 16), ip.Slice(24, 16), IpProtocol.Tcp, tcpLength)
+                : Checksum.PseudoHeaderV4(BinaryPrimitives.ReadUInt32BigEndian(ip[12..]),
+                    BinaryPrimitives.ReadUInt32BigEndian(ip[16..]), IpProtocol.Tcp, tcpLength);
+            // NEEDS_CSUM: the field holds the folded pseudo-header sum, not complemented (what the kernel's own
+            // CHECKSUM_PARTIAL packets carry); segmentation adjusts it per segment and finishes it.
+            BinaryPrimitives.WriteUInt16BigEndian(ip[(_tcpOffset + TcpChecksumOffset)..], Checksum.Fold(pseudo));
+            new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum,
+                _ipv6 ? VirtioNetHeader.GsoTcpV6 : VirtioNetHeader.GsoTcpV4,
+                (ushort)_headerLength, (ushort)_segmentSize, (ushort)_tcpOffset, TcpChecksumOffset).Write(_buffer);
+        }
+        int total = VirtioNetHeader.Size + _length;
+        _count = 0;
+        _length = 0;
+        _open = false;
+        return _buffer.AsSpan(0, total);
+    }
+
+    private bool Start(ReadOnlySpan<byte> packet)
+    {
+        packet.CopyTo(_buffer.AsSpan(VirtioNetHeader.Size));
+        _length = packet.Length;
+        _count = 1;
+        _open = TryTemplate(packet, out _ipv6, out _tcpOffset, out _headerLength, out TcpFlags flags);
+        if (!_open) return true;
+        _segmentSize = packet.Length - _headerLength;
+        _lastPayload = _segmentSize;
+        _nextSeq = BinaryPrimitives.ReadUInt32BigEndian(packet[(_tcpOffset + TcpSeqOffset)..]) + (uint)_segmentSize;
+        return true;
+    }
+
+    /// <summary>Whether a packet can head a train: plain IPv4 (no options, no fragment) or IPv6 (TCP next), TCP with payload, no SYN/FIN/RST/URG.</summary>
+    private static bool TryTemplate(ReadOnlySpan<byte> p, out bool ipv6, out int tcpOffset, out int headerLength, out TcpFlags flags)
+    {
+        ipv6 = false;
+        tcpOffset = headerLength = 0;
+        flags = 0;
+        if (p.Length < Ipv4Packet.MinHeaderLength) return false;
+        int version = p[0] >> 4;
+        if (version == 4)
+        {
+            if ((p[0] & 0x0F) != 5 || p[9] != IpProtocol.Tcp) return false;
+            if ((BinaryPrimitives.ReadUInt16BigEndian(p[6..]) & 0x3FFF) != 0) return false;
+            if (BinaryPrimitives.ReadUInt16BigEndian(p[2..]) != p.Length) return false;
+            tcpOffset = Ipv4Packet.MinHeaderLength;
+        }
+        else if (version == 6)
+        {
+            if (p.Length < Ipv6Packet.HeaderLength || p[6] != IpProtocol.Tcp) return false;
+            if (BinaryPrimitives.ReadUInt16BigEndian(p[4..]) != p.Length - Ipv6Packet.HeaderLength) return false;
+            ipv6 = true;
+            tcpOffset = Ipv6Packet.HeaderLength;
+        }
+        else return false;
+        if (p.Length < tcpOffset + TcpSegment.MinHeaderLength) return false;
+        int tcpHeader = (p[tcpOffset + TcpDataOffset] >> 4) * 4;
+        headerLength = tcpOffset + tcpHeader;
+        if (tcpHeader < TcpSegment.MinHeaderLength || headerLength >= p.Length) return false;
+        flags = (TcpFlags)p[tcpOffset + TcpFlagsOffset];
+        return (flags & NeverCoalesced) == 0;
+    }
+
+    private bool CanJoin(ReadOnlySpan<byte> p, out int payload, out TcpFlags flags)
+    {
+        payload = p.Length - _headerLength;
+        flags = 0;
+        if (payload <= 0 || payload > _segmentSize || _lastPayload != _segmentSize) return false;
+        if (_length + payload > MaxPacket) return false;
+        ReadOnlySpan<byte> head = _buffer.AsSpan(VirtioNetHeader.Size, _headerLength);
+        if (p[0] >> 4 != head[0] >> 4) return false;
+        if (_ipv6)
+        {
+            // Version/class/flow label, next header, hop limit, addresses; the payload length must be this packet's.
+            if (!p[..4].SequenceEqual(head[..4]) || !p[6..40].SequenceEqual(head[6..40])) return false;
+            if (BinaryPrimitives.ReadUInt16BigEndian(p[4..]) != p.Length - Ipv6Packet.HeaderLength) return false;
+        }
+        else
+        {
+            // Version/IHL and TOS; flags/fragment, TTL, protocol; addresses. Identification may differ (the kernel renumbers).
+            if (p[0] != head[0] || p[1] != head[1] || !p.Slice(6, 4).SequenceEqual(head.Slice(6, 4))
+                || !p.Slice(12, 8).SequenceEqual(head.Slice(12, 8))) return false;
+            if (BinaryPrimitives.ReadUInt16BigEndian(p[2..]) != p.Length) return false;
+        }
+        ReadOnlySpan<byte> tcp = p[_tcpOffset..], headTcp = head[_tcpOffset..];
+        if (tcp[TcpDataOffset] != headTcp[TcpDataOffset]) return false;
+        if (BinaryPrimitives.ReadUInt32BigEndian(tcp[TcpSeqOffset..]) != _nextSeq) return false;
+        // Ports; ack number; window; options.
+        if (!tcp[..4].SequenceEqual(headTcp[..4]) || !tcp.Slice(8, 4).SequenceEqual(headTcp.Slice(8, 4))
+            || !tcp.Slice(14, 2).SequenceEqual(headTcp.Slice(14, 2))
+            || !tcp[TcpSegment.MinHeaderLength..(_headerLength - _tcpOffset)].SequenceEqual(headTcp[TcpSegment.MinHeaderLength..])) return false;
+        flags = (TcpFlags)tcp[TcpFlagsOffset];
+        var headFlags = (TcpFlags)headTcp[TcpFlagsOffset];
+        // RFC 3168 §6.1.2: CWR marks only the first segment after a window reduction, so it may only lead.
+        if ((flags & TcpFlags.Cwr) != 0) return false;
+        return (flags & ~TcpFlags.Psh) == (headFlags & ~(TcpFlags.Psh | TcpFlags.Cwr));
+    }
+}
