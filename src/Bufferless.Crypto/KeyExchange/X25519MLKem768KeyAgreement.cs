@@ -72,9 +72,8 @@ internal sealed class X25519MLKem768KeyAgreement : KeyAgreement
         try
         {
             var mlKem = MLKemPrivateKeyParameters.FromSeed(Parameters, seed);
-            EvpPKeyHandle x25519 = X25519KeyAgreement.ImportPrivate(x25519PrivateKey);
             var share = new byte[X];
-            X25519KeyAgreement.WritePublic(x25519, share);
+            EvpPKeyHandle x25519 = X25519KeyAgreement.NewKey(x25519PrivateKey, share);
             return HybridClientShare.Create(mlKem, new X25519PublicOnly(x25519, share));
         }
         finally
@@ -97,9 +96,10 @@ internal sealed class X25519MLKem768KeyAgreement : KeyAgreement
         if (peer is null)
             return false;
 
+        Span<byte> x25519Public = serverShare.Slice(CiphertextSize, X);
         using EvpPKeyHandle x25519 = x25519PrivateKey.IsEmpty
-            ? X25519KeyAgreement.Instance.GenerateKey()
-            : X25519KeyAgreement.ImportPrivate(x25519PrivateKey);
+            ? X25519KeyAgreement.GenerateKey(x25519Public)
+            : X25519KeyAgreement.NewKey(x25519PrivateKey, x25519Public);
         if (!X25519KeyAgreement.TryDerive(x25519, peer, sharedSecret.Slice(MLKemSecretSize, X)))
             return false;
 
@@ -109,7 +109,6 @@ internal sealed class X25519MLKem768KeyAgreement : KeyAgreement
             ? new ParametersWithRandom(publicKey, Random)
             : new ParametersWithRandom(publicKey, new SecureRandom(new FixedBytes(mlKemRandomness))));
         encapsulator.Encapsulate(serverShare[..CiphertextSize], sharedSecret[..MLKemSecretSize]);
-        X25519KeyAgreement.WritePublic(x25519, serverShare.Slice(CiphertextSize, X));
         return true;
     }
 
