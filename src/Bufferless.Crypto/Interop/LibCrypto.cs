@@ -82,6 +82,42 @@ internal static unsafe partial class LibCrypto
     [LibraryImport(Lib)]
     internal static partial int EVP_PKEY_derive(EvpPKeyCtxHandle ctx, byte* key, nuint* keylen);
 
+    // ---- signing (Signing/EvpSigner) ----
+    // include/openssl/rsa.h
+    internal const int RSA_PKCS1_PSS_PADDING = 6;
+    internal const int RSA_PSS_SALTLEN_DIGEST = -1;
+
+    [LibraryImport(Lib)]
+    internal static partial IntPtr d2i_AutoPrivateKey(IntPtr* a, byte** pp, long length);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_PKEY_get_size(EvpPKeyHandle pkey);
+
+    [LibraryImport(Lib)]
+    internal static partial EvpPKeyCtxHandle EVP_PKEY_CTX_dup(EvpPKeyCtxHandle ctx);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_PKEY_sign_init(EvpPKeyCtxHandle ctx);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_PKEY_sign(EvpPKeyCtxHandle ctx, byte* sig, nuint* siglen, byte* tbs, nuint tbslen);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_PKEY_CTX_set_signature_md(EvpPKeyCtxHandle ctx, IntPtr md);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_PKEY_CTX_set_rsa_padding(EvpPKeyCtxHandle ctx, int padding);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_PKEY_CTX_set_rsa_pss_saltlen(EvpPKeyCtxHandle ctx, int saltlen);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_PKEY_CTX_set_rsa_mgf1_md(EvpPKeyCtxHandle ctx, IntPtr md);
+
+    // EVP_MD_fetch: Hash/LibCrypto.Digest.cs
+    [LibraryImport(Lib)]
+    internal static partial void EVP_MD_free(IntPtr md);
+
     // ---- EVP_CIPHER ----
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial IntPtr EVP_CIPHER_fetch(IntPtr libctx, string algorithm, string? properties);
