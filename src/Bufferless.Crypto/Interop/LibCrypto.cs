@@ -118,6 +118,19 @@ internal static unsafe partial class LibCrypto
     [LibraryImport(Lib)]
     internal static partial void EVP_MD_free(IntPtr md);
 
+    // ---- provider dispatch (KeyExchange/X25519Provider) ----
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial IntPtr EVP_KEYEXCH_fetch(IntPtr libctx, string algorithm, string? properties);
+
+    [LibraryImport(Lib)]
+    internal static partial IntPtr EVP_KEYEXCH_get0_provider(IntPtr exchange);
+
+    [LibraryImport(Lib)]
+    internal static partial IntPtr OSSL_PROVIDER_get0_provider_ctx(IntPtr provider);
+
+    [LibraryImport(Lib)]
+    internal static partial OsslAlgorithm* OSSL_PROVIDER_query_operation(IntPtr provider, int operationId, int* noCache);
+
     // ---- EVP_CIPHER ----
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial IntPtr EVP_CIPHER_fetch(IntPtr libctx, string algorithm, string? properties);
@@ -178,4 +191,22 @@ internal unsafe struct OsslParam
         new() { Key = key, DataType = type, Data = data, DataSize = size, ReturnSize = unchecked((nuint)ulong.MaxValue) };
 
     public static OsslParam End => default;
+}
+
+/// <summary>OSSL_ALGORITHM (include/openssl/core.h).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct OsslAlgorithm
+{
+    public byte* Names;
+    public byte* PropertyDefinition;
+    public OsslDispatch* Implementation;
+    public byte* Description;
+}
+
+/// <summary>OSSL_DISPATCH (include/openssl/core.h): a function id and its function.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct OsslDispatch
+{
+    public int FunctionId;
+    public void* Function;
 }

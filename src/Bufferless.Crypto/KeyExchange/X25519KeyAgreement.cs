@@ -67,6 +67,14 @@ internal sealed unsafe class X25519KeyAgreement : KeyAgreement
     /// <summary>The server side in one derive context: ladder on the base point for our share, then on the peer's.</summary>
     private static bool TryRespond(ReadOnlySpan<byte> clientShare, ReadOnlySpan<byte> privateKey, Span<byte> serverShare, Span<byte> sharedSecret)
     {
+        if (X25519Provider.IsAvailable)
+            return X25519Provider.TryRespond(clientShare, privateKey, serverShare, sharedSecret);
+        return TryRespondEvp(clientShare, privateKey, serverShare, sharedSecret);
+    }
+
+    /// <summary>The same through the EVP API (used when the provider functions cannot be found; tests run both).</summary>
+    internal static bool TryRespondEvp(ReadOnlySpan<byte> clientShare, ReadOnlySpan<byte> privateKey, Span<byte> serverShare, Span<byte> sharedSecret)
+    {
         using EvpPKeyHandle? peer = TryImportPublic(clientShare);
         if (peer is null)
             return false;
@@ -170,7 +178,7 @@ internal sealed unsafe class X25519KeyAgreement : KeyAgreement
     }
 
     /// <summary>The X25519 base point u = 9 (RFC 7748 §4.1), little-endian.</summary>
-    private static ReadOnlySpan<byte> BasePointU => [9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    internal static ReadOnlySpan<byte> BasePointU => [9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
     private sealed class ThreadState
     {
