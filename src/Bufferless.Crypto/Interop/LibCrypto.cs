@@ -40,6 +40,12 @@ internal static unsafe partial class LibCrypto
     internal static partial EvpPKeyHandle EVP_PKEY_new_raw_public_key(int type, IntPtr engine, byte* key, nuint keylen);
 
     [LibraryImport(Lib)]
+    internal static partial EvpPKeyHandle EVP_PKEY_dup(EvpPKeyHandle pkey);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_PKEY_set1_encoded_public_key(EvpPKeyHandle pkey, byte* pub, nuint publen);
+
+    [LibraryImport(Lib)]
     internal static partial int EVP_PKEY_get_raw_public_key(EvpPKeyHandle pkey, byte* pub, nuint* len);
 
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
