@@ -65,7 +65,7 @@ internal sealed unsafe class X25519KeyAgreement : KeyAgreement
     }
 
     /// <summary>The server side in one derive context: ladder on the base point for our share, then on the peer's.</summary>
-    private static bool TryRespond(ReadOnlySpan<byte> clientShare, ReadOnlySpan<byte> privateKey, Span<byte> serverShare, Span<byte> sharedSecret)
+    internal static bool TryRespond(ReadOnlySpan<byte> clientShare, ReadOnlySpan<byte> privateKey, Span<byte> serverShare, Span<byte> sharedSecret)
     {
         if (X25519Provider.IsAvailable)
             return X25519Provider.TryRespond(clientShare, privateKey, serverShare, sharedSecret);

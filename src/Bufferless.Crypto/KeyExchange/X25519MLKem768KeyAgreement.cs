@@ -92,16 +92,23 @@ internal sealed class X25519MLKem768KeyAgreement : KeyAgreement
         // FIPS 203 §7.2: the encapsulation key input check (type check = length, modulus check) before Encaps.
         if (!IsEncapsulationKeyCanonical(ek))
             return false;
-        using EvpPKeyHandle? peer = X25519KeyAgreement.TryImportPublic(clientShare[EncapsulationKeySize..]);
-        if (peer is null)
-            return false;
-
-        Span<byte> x25519Public = serverShare.Slice(CiphertextSize, X);
-        using EvpPKeyHandle x25519 = x25519PrivateKey.IsEmpty
-            ? X25519KeyAgreement.GenerateKey(x25519Public)
-            : X25519KeyAgreement.NewKey(x25519PrivateKey, x25519Public);
-        if (!X25519KeyAgreement.TryDerive(x25519, peer, sharedSecret.Slice(MLKemSecretSize, X)))
-            return false;
+        // The X25519 half is the plain X25519 server respond (same validation, all-zero result refused).
+        Span<byte> x25519Private = stackalloc byte[X];
+        try
+        {
+            if (x25519PrivateKey.IsEmpty)
+                RandomNumberGenerator.Fill(x25519Private);
+            else if (x25519PrivateKey.Length == X)
+                x25519PrivateKey.CopyTo(x25519Private);
+            else
+                throw new ArgumentException("an X25519 private key is 32 bytes", nameof(x25519PrivateKey));
+            if (!X25519KeyAgreement.TryRespond(clientShare[EncapsulationKeySize..], x25519Private, serverShare.Slice(CiphertextSize, X), sharedSecret.Slice(MLKemSecretSize, X)))
+                return false;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(x25519Private);
+        }
 
         var encapsulator = new MLKemEncapsulator(Parameters);
         MLKemPublicKeyParameters publicKey = MLKemPublicKeyParameters.FromEncoding(Parameters, ek.ToArray());
