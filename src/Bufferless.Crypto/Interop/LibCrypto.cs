@@ -40,6 +40,12 @@ internal static unsafe partial class LibCrypto
     internal static partial EvpPKeyHandle EVP_PKEY_new_raw_public_key(int type, IntPtr engine, byte* key, nuint keylen);
 
     [LibraryImport(Lib)]
+    internal static partial EvpPKeyHandle EVP_PKEY_dup(EvpPKeyHandle pkey);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_PKEY_set1_encoded_public_key(EvpPKeyHandle pkey, byte* pub, nuint publen);
+
+    [LibraryImport(Lib)]
     internal static partial int EVP_PKEY_get_raw_public_key(EvpPKeyHandle pkey, byte* pub, nuint* len);
 
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
@@ -81,6 +87,55 @@ internal static unsafe partial class LibCrypto
 
     [LibraryImport(Lib)]
     internal static partial int EVP_PKEY_derive(EvpPKeyCtxHandle ctx, byte* key, nuint* keylen);
+
+    // ---- signing (Signing/EvpSigner) ----
+    // include/openssl/rsa.h
+    internal const int RSA_PKCS1_PSS_PADDING = 6;
+    internal const int RSA_PSS_SALTLEN_DIGEST = -1;
+
+    [LibraryImport(Lib)]
+    internal static partial IntPtr d2i_AutoPrivateKey(IntPtr* a, byte** pp, long length);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_PKEY_get_size(EvpPKeyHandle pkey);
+
+    [LibraryImport(Lib)]
+    internal static partial EvpPKeyCtxHandle EVP_PKEY_CTX_dup(EvpPKeyCtxHandle ctx);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_PKEY_sign_init(EvpPKeyCtxHandle ctx);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_PKEY_sign(EvpPKeyCtxHandle ctx, byte* sig, nuint* siglen, byte* tbs, nuint tbslen);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_PKEY_CTX_set_signature_md(EvpPKeyCtxHandle ctx, IntPtr md);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_PKEY_CTX_set_rsa_padding(EvpPKeyCtxHandle ctx, int padding);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_PKEY_CTX_set_rsa_pss_saltlen(EvpPKeyCtxHandle ctx, int saltlen);
+
+    [LibraryImport(Lib)]
+    internal static partial int EVP_PKEY_CTX_set_rsa_mgf1_md(EvpPKeyCtxHandle ctx, IntPtr md);
+
+    // EVP_MD_fetch: Hash/LibCrypto.Digest.cs
+    [LibraryImport(Lib)]
+    internal static partial void EVP_MD_free(IntPtr md);
+
+    // ---- provider dispatch (KeyExchange/X25519Provider) ----
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial IntPtr EVP_KEYEXCH_fetch(IntPtr libctx, string algorithm, string? properties);
+
+    [LibraryImport(Lib)]
+    internal static partial IntPtr EVP_KEYEXCH_get0_provider(IntPtr exchange);
+
+    [LibraryImport(Lib)]
+    internal static partial IntPtr OSSL_PROVIDER_get0_provider_ctx(IntPtr provider);
+
+    [LibraryImport(Lib)]
+    internal static partial OsslAlgorithm* OSSL_PROVIDER_query_operation(IntPtr provider, int operationId, int* noCache);
 
     // ---- EVP_CIPHER ----
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
@@ -142,4 +197,22 @@ internal unsafe struct OsslParam
         new() { Key = key, DataType = type, Data = data, DataSize = size, ReturnSize = unchecked((nuint)ulong.MaxValue) };
 
     public static OsslParam End => default;
+}
+
+/// <summary>OSSL_ALGORITHM (include/openssl/core.h).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct OsslAlgorithm
+{
+    public byte* Names;
+    public byte* PropertyDefinition;
+    public OsslDispatch* Implementation;
+    public byte* Description;
+}
+
+/// <summary>OSSL_DISPATCH (include/openssl/core.h): a function id and its function.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct OsslDispatch
+{
+    public int FunctionId;
+    public void* Function;
 }

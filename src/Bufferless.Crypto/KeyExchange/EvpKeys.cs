@@ -21,22 +21,35 @@ internal static unsafe class EvpKeys
     /// <summary>
     /// ECDH / X25519 derivation of exactly <paramref name="secret"/>.Length bytes. False (errors cleared) when
     /// libcrypto refuses, e.g. the all-zero X25519 result, which OpenSSL 3 reports as a derivation failure.
-    /// The peer was validated when it was imported, so libcrypto's own (full, costly) re-check is skipped.
     /// </summary>
     public static bool TryDerive(EvpPKeyHandle privateKey, EvpPKeyHandle peer, Span<byte> secret)
     {
-        using EvpPKeyCtxHandle ctx = LibCrypto.EVP_PKEY_CTX_new_from_pkey(IntPtr.Zero, privateKey, IntPtr.Zero);
-        if (ctx.IsInvalid)
-        {
-            LibCrypto.ClearErrors();
-            throw new CryptographicException("EVP_PKEY_CTX_new_from_pkey failed");
-        }
+        using EvpPKeyCtxHandle ctx = NewDeriveContext(privateKey);
+        return TryDerive(ctx, peer, secret);
+    }
+
+    /// <summary>A derive context for <paramref name="privateKey"/>, initialised (one provider fetch of the exchange).</summary>
+    public static EvpPKeyCtxHandle NewDeriveContext(EvpPKeyHandle privateKey)
+    {
+        EvpPKeyCtxHandle ctx = LibCrypto.EVP_PKEY_CTX_new_from_pkey(IntPtr.Zero, privateKey, IntPtr.Zero);
+        if (!ctx.IsInvalid && LibCrypto.EVP_PKEY_derive_init(ctx) == 1)
+            return ctx;
+        ctx.Dispose();
+        LibCrypto.ClearErrors();
+        throw new CryptographicException("cannot set up a libcrypto key derivation");
+    }
+
+    /// <summary>
+    /// One derivation on an initialised derive context; the context can derive again with another peer.
+    /// The peer was validated when it was imported, so libcrypto's own (full, costly) re-check is skipped.
+    /// </summary>
+    public static bool TryDerive(EvpPKeyCtxHandle deriveCtx, EvpPKeyHandle peer, Span<byte> secret)
+    {
         nuint len = (nuint)secret.Length;
         fixed (byte* p = secret)
         {
-            if (LibCrypto.EVP_PKEY_derive_init(ctx) == 1
-                && LibCrypto.EVP_PKEY_derive_set_peer_ex(ctx, peer, validatePeer: 0) == 1
-                && LibCrypto.EVP_PKEY_derive(ctx, p, &len) == 1
+            if (LibCrypto.EVP_PKEY_derive_set_peer_ex(deriveCtx, peer, validatePeer: 0) == 1
+                && LibCrypto.EVP_PKEY_derive(deriveCtx, p, &len) == 1
                 && len == (nuint)secret.Length)
             {
                 return true;
@@ -45,6 +58,18 @@ internal static unsafe class EvpKeys
         LibCrypto.ClearErrors();
         CryptographicOperations.ZeroMemory(secret);
         return false;
+    }
+
+    /// <summary>EVP_PKEY_fromdata on a per-thread import context; null (errors cleared) when libcrypto refuses.</summary>
+    public static EvpPKeyHandle? FromData(EvpPKeyCtxHandle fromDataCtx, int selection, OsslParam* parameters)
+    {
+        IntPtr pkey = IntPtr.Zero;
+        if (LibCrypto.EVP_PKEY_fromdata(fromDataCtx, &pkey, selection, parameters) == 1 && pkey != IntPtr.Zero)
+            return new EvpPKeyHandle(pkey);
+        if (pkey != IntPtr.Zero)
+            LibCrypto.EVP_PKEY_free(pkey);
+        LibCrypto.ClearErrors();
+        return null;
     }
 
     public static EvpPKeyCtxHandle NewKeygenContext(string algorithm, string? groupName)

@@ -72,9 +72,8 @@ internal sealed class X25519MLKem768KeyAgreement : KeyAgreement
         try
         {
             var mlKem = MLKemPrivateKeyParameters.FromSeed(Parameters, seed);
-            EvpPKeyHandle x25519 = X25519KeyAgreement.ImportPrivate(x25519PrivateKey);
             var share = new byte[X];
-            X25519KeyAgreement.WritePublic(x25519, share);
+            EvpPKeyHandle x25519 = X25519KeyAgreement.NewKey(x25519PrivateKey, share);
             return HybridClientShare.Create(mlKem, new X25519PublicOnly(x25519, share));
         }
         finally
@@ -93,15 +92,23 @@ internal sealed class X25519MLKem768KeyAgreement : KeyAgreement
         // FIPS 203 §7.2: the encapsulation key input check (type check = length, modulus check) before Encaps.
         if (!IsEncapsulationKeyCanonical(ek))
             return false;
-        using EvpPKeyHandle? peer = X25519KeyAgreement.TryImportPublic(clientShare[EncapsulationKeySize..]);
-        if (peer is null)
-            return false;
-
-        using EvpPKeyHandle x25519 = x25519PrivateKey.IsEmpty
-            ? X25519KeyAgreement.Instance.GenerateKey()
-            : X25519KeyAgreement.ImportPrivate(x25519PrivateKey);
-        if (!X25519KeyAgreement.TryDerive(x25519, peer, sharedSecret.Slice(MLKemSecretSize, X)))
-            return false;
+        // The X25519 half is the plain X25519 server respond (same validation, all-zero result refused).
+        Span<byte> x25519Private = stackalloc byte[X];
+        try
+        {
+            if (x25519PrivateKey.IsEmpty)
+                RandomNumberGenerator.Fill(x25519Private);
+            else if (x25519PrivateKey.Length == X)
+                x25519PrivateKey.CopyTo(x25519Private);
+            else
+                throw new ArgumentException("an X25519 private key is 32 bytes", nameof(x25519PrivateKey));
+            if (!X25519KeyAgreement.TryRespond(clientShare[EncapsulationKeySize..], x25519Private, serverShare.Slice(CiphertextSize, X), sharedSecret.Slice(MLKemSecretSize, X)))
+                return false;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(x25519Private);
+        }
 
         var encapsulator = new MLKemEncapsulator(Parameters);
         MLKemPublicKeyParameters publicKey = MLKemPublicKeyParameters.FromEncoding(Parameters, ek.ToArray());
@@ -109,7 +116,6 @@ internal sealed class X25519MLKem768KeyAgreement : KeyAgreement
             ? new ParametersWithRandom(publicKey, Random)
             : new ParametersWithRandom(publicKey, new SecureRandom(new FixedBytes(mlKemRandomness))));
         encapsulator.Encapsulate(serverShare[..CiphertextSize], sharedSecret[..MLKemSecretSize]);
-        X25519KeyAgreement.WritePublic(x25519, serverShare.Slice(CiphertextSize, X));
         return true;
     }
 

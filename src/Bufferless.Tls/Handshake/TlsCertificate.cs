@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Bufferless.Crypto.Signing;
 
 namespace Bufferless.Tls;
 
@@ -17,12 +18,16 @@ public enum TlsCertificateKeyType
 public sealed class TlsCertificate : IDisposable
 {
     private readonly AsymmetricAlgorithm? _key;
+    // The same key inside libcrypto: ECDSA and RSA-PSS signatures go there (cheaper per signature, thread-safe,
+    // no lock); null for keys .NET cannot export, which keep signing through _key.
+    private readonly EvpSigner? _signer;
     private readonly Lock _signLock = new();
 
     private TlsCertificate(IReadOnlyList<byte[]> chain, AsymmetricAlgorithm? key, TlsCertificateKeyType keyType, IReadOnlyList<string> names)
     {
         Chain = chain;
         _key = key;
+        _signer = key is null ? null : EvpSigner.TryCreate(key);
         KeyType = keyType;
         Names = names;
     }
@@ -250,6 +255,19 @@ public sealed class TlsCertificate : IDisposable
             return hook(scheme, content);
         if (_key is null)
             throw new InvalidOperationException("certificate has no private key");
+        if (_signer is not null)
+        {
+            // RFC 8446 §4.2.3: ECDSA signatures are DER-encoded ECDSA-Sig-Value; RSA in TLS 1.3 is PSS only.
+            HashAlgorithmName? hash = (scheme, _signer.IsRsa) switch
+            {
+                (TlsSignatureScheme.EcdsaSecp256r1Sha256, false) or (TlsSignatureScheme.RsaPssRsaeSha256, true) => HashAlgorithmName.SHA256,
+                (TlsSignatureScheme.EcdsaSecp384r1Sha384, false) or (TlsSignatureScheme.RsaPssRsaeSha384, true) => HashAlgorithmName.SHA384,
+                (TlsSignatureScheme.EcdsaSecp521r1Sha512, false) or (TlsSignatureScheme.RsaPssRsaeSha512, true) => HashAlgorithmName.SHA512,
+                _ => null, // PKCS#1 v1.5 (TLS 1.2 only) stays with .NET
+            };
+            if (hash is { } h)
+                return _signer.Sign(h, content);
+        }
         lock (_signLock)
         {
             return scheme switch
@@ -270,5 +288,9 @@ public sealed class TlsCertificate : IDisposable
         }
     }
 
-    public void Dispose() => _key?.Dispose();
+    public void Dispose()
+    {
+        _signer?.Dispose();
+        _key?.Dispose();
+    }
 }

@@ -38,6 +38,51 @@ public class X25519KeyAgreementTests
         Assert.Equal(Shared, Convert.ToHexString(secret).ToLowerInvariant());
     }
 
+    [Fact]
+    public void ProviderPath_SystemLibcrypto_IsAvailable()
+    {
+        // The fast path must be the one in use here; the EVP path remains as the fallback.
+        Assert.True(X25519Provider.IsAvailable);
+    }
+
+    [Fact]
+    public void TryRespondEvp_Rfc7748Section61_MatchesPublicKeyAndSharedSecret()
+    {
+        Span<byte> serverShare = stackalloc byte[32];
+        Span<byte> secret = stackalloc byte[32];
+
+        Assert.True(X25519KeyAgreement.TryRespondEvp(Convert.FromHexString(AlicePublic), Convert.FromHexString(BobPrivate), serverShare, secret));
+        Assert.Equal(BobPublic, Convert.ToHexString(serverShare).ToLowerInvariant());
+        Assert.Equal(Shared, Convert.ToHexString(secret).ToLowerInvariant());
+    }
+
+    /// <summary>The EVP fallback and the provider path agree on every Wycheproof vector: same verdict, same bytes.</summary>
+    [Fact]
+    public void TryRespondEvp_WycheproofVectors_SameAsProviderPath()
+    {
+        Span<byte> shareA = stackalloc byte[32], secretA = stackalloc byte[32];
+        Span<byte> shareB = stackalloc byte[32], secretB = stackalloc byte[32];
+        var tests = WycheproofFile.Tests("x25519_test.json", out var doc);
+        using var _ = doc;
+        int count = 0, rejected = 0;
+        foreach (var test in tests)
+        {
+            bool a = X25519Provider.TryRespond(test.Hex("public"), test.Hex("private"), shareA, secretA);
+            bool b = X25519KeyAgreement.TryRespondEvp(test.Hex("public"), test.Hex("private"), shareB, secretB);
+            Assert.Equal(a, b);
+            Assert.True(shareA.SequenceEqual(shareB));
+            Assert.True(secretA.SequenceEqual(secretB));
+            if (!a)
+            {
+                Assert.True(secretA.IndexOfAnyExcept((byte)0) < 0); // a refused result leaves no secret behind
+                rejected++;
+            }
+            count++;
+        }
+        Assert.True(count > 400);
+        Assert.True(rejected > 0);
+    }
+
     /// <summary>
     /// Every x25519_test.json vector through the deterministic server path. 'valid' must agree with the file.
     /// 'acceptable' vectors (twist points, low-order and non-canonical public keys, ...) are accepted as RFC 7748
