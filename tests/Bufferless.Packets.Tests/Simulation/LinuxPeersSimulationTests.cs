@@ -25,9 +25,11 @@ public class LinuxPeersSimulationTests
     [InlineData(CutThroughMode.Bufferless, 2)]
     public void LinuxClient_UploadWithLossBeforeEngine_Finishes(CutThroughMode mode, int seed)
     {
-        using var world = new SimWorld(Upload(seed, mode, 0.03));
+        using var world = new SimWorld(Upload(seed, mode, 0.03)) { TraceEnabled = true };
         world.Run(120_000);
         var failures = world.Check();
+        if (failures.Count > 0)
+            File.WriteAllLines(Path.Combine(Path.GetTempPath(), $"bufferless-linux-{mode}-{seed}.log"), world.Trace);
         Assert.True(failures.Count == 0, world.Describe() + $"\n  client timeouts {world.Client.Timeouts}, undos {world.Client.FrtoUndos}\n  " + string.Join("\n  ", failures));
         Assert.True(world.Client.SackNegotiated, "the engine grants SACK to the client");
     }

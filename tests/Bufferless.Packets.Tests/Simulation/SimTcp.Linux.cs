@@ -214,6 +214,7 @@ internal sealed partial class SimTcp
                 if (_ca == Ca.Open && _q.Exists(s => s.Lost && !s.Sacked))
                     EnterRecovery();
             }
+            t.Debug?.Invoke($"ack {ack} adv {advanced} sacks {sacks.Count} orig {origSacked} ca {_ca} cwnd {_cwnd} inflight {InFlight} q {_q.Count} sacked {_q.Count(x => x.Sacked)} lost {_q.Count(x => x.Lost)} retr {_q.Count(x => x.Retrans)}");
             Pump(now);
         }
 

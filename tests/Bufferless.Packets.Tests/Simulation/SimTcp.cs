@@ -98,6 +98,7 @@ internal sealed partial class SimTcp
     /// <summary>Times the Linux sender undid a timeout because never-retransmitted data was SACKed (F-RTO, RFC 5682).</summary>
     public int FrtoUndos => _linux?.Undos ?? 0;
     public bool SackNegotiated => _sackOk;
+    public Action<string>? Debug { get; set; }
 
     public string Name { get; }
     public uint Iss { get; }
