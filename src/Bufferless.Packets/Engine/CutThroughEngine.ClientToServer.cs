@@ -188,10 +188,10 @@ public sealed partial class CutThroughEngine
             hold = _c2sHolds[h] = _cipherHoldPool.Count > 0 ? _cipherHoldPool.Pop() : new CipherHold();
         }
         int rentedBefore = hold.RentedBytes;
-        // The newest segment is withheld only while the client has several segments in flight: its window then has room
-        // beside it; a client down to a window of two or three (its head, which the engine cannot SACK, and one more)
-        // needs every segment SACKed at once to be clocked along.
-        bool withhold = _clientSegmentIsNew && !reveal && Seq.Diff(f.C2sHighC, f.ClientAckSent) > 4 * keep;
+        // Inside the reach every segment is SACKed at once: the engine may acknowledge only whole records, so a client
+        // whose window is smaller than a record is clocked along by SACKs alone (withholding one stalled such a client
+        // until its timeout). The client's newest segments beyond the reach are the ones withheld (TryKeepNewest).
+        const bool withhold = false;
         if (newestBeyond ? hold.TryKeepNewest(seq, data, bound) : hold.TryAdd(seq + (uint)skip, data.Slice(skip, keep), withhold))
         {
             Counters.ClientSegmentsHeld++;
