@@ -149,8 +149,8 @@ public sealed partial class CutThroughEngine
     /// the server has not acknowledged), so that it can SACK it (class remarks). Bounded to a few records past the ACK
     /// (<see cref="CipherHold.Reach"/>) and by the global hold budget; nothing is kept unless the client has SACK.
     /// <paramref name="reveal"/>: the client resent its head, which the engine has, after a silence (a timeout, after
-    /// which a Linux client resends only that): SACK all held.
-    /// The newest segment the client ever sent is withheld from the SACK blocks until then (<see cref="CipherHold.TryAdd"/>).
+    /// which a Linux client resends only that): one of the withheld newest segments is SACKed for it
+    /// (<see cref="CipherHold.TryKeepNewest"/>, <see cref="CipherHold.Reveal"/>).
     /// </summary>
     private void HoldClientSegment(int h, ref Flow f, uint seq, ReadOnlySpan<byte> data, bool reveal)
     {
@@ -171,7 +171,7 @@ public sealed partial class CutThroughEngine
         bool newestBeyond = false;
         if (keep <= 0)
         {
-            // Beyond the bound: only the client's newest segment is kept (one, withheld), see CipherHold.TryKeepNewest.
+            // Beyond the bound: only the client's newest segments are kept (a few, withheld), see CipherHold.TryKeepNewest.
             if (!_clientSegmentIsNew || skip > 0 || _c2sHolds[h] is null)
                 return;
             newestBeyond = true;
@@ -272,7 +272,8 @@ public sealed partial class CutThroughEngine
             else
             {
                 // The client resends bytes the engine has: it is recovering from a loss. Keep them (so they can be
-                // SACKed and replayed) and SACK everything held, so its recovery moves on to the hole.
+                // SACKed and replayed) and SACK them, so its recovery moves on to the hole; its head after a silence
+                // (a timeout) also gets a withheld segment SACKed.
                 Counters.Drop(DropReason.Duplicate);
                 HoldClientSegment(h, ref f, seq, data, reveal: seq == f.ClientAckSent && _clientQuietMs >= RtoQuietMs);
                 SendAckToClient(h, ref f);

@@ -4,11 +4,12 @@ namespace Bufferless.Packets.Flows;
 
 /// <summary>
 /// Client ciphertext the engine keeps so that it can answer with SACK blocks (RFC 2018) and still replay every byte it
-/// SACKed: segments that arrived ahead of a hole in the client's stream, and retransmissions of bytes the server has
-/// not acknowledged yet. A Linux sender never resends what was SACKed unless the head of its queue was SACKed at a
-/// timeout (tcp_timeout_mark_lost), and the engine never SACKs the head (its ACK may only stop at a record boundary,
-/// invariant 1), so what it SACKs it must keep until its cumulative ACK passes it: entries are kept after they are
-/// processed (a rewind or an unwind feeds them again) and forgotten only by <see cref="Forget"/>.
+/// SACKed: the client's segments above the engine's ACK (in order or ahead of a hole, and retransmissions), up to
+/// <see cref="Reach"/> past it, plus the client's few newest segments beyond that, withheld from the SACK blocks for a
+/// client that times out (<see cref="TryKeepNewest"/>). A Linux sender never resends what was SACKed unless the head of
+/// its queue was SACKed at a timeout (tcp_timeout_mark_lost), and the engine never SACKs the head (its ACK may only stop
+/// at a record boundary, invariant 1), so what it SACKs it must keep until its cumulative ACK passes it: entries are
+/// kept after they are processed (a rewind or an unwind feeds them again) and forgotten only by <see cref="Forget"/>.
 /// Bounded by <see cref="Capacity"/> and <see cref="MaxSegments"/>, rented from the shared pool only while something
 /// is held, and counted against the engine's global hold budget; what does not fit is simply not kept (nor SACKed).
 /// </summary>
