@@ -128,7 +128,14 @@ public sealed partial class CutThroughEngine
     private void SendAckToServer(int h, ref Flow f)
     {
         OutSegment o = ToServer(ref f, f.C2sNextS, AckForServer(h, ref f), TcpFlags.Ack, WindowToServer(h, ref f));
-        EmitToServer(ref f, o, 0);
+        if (!f.Has(FlowFlags.ServerSack) || _s2cReorders[h] is not { Count: > 0 } hold)
+        {
+            EmitToServer(ref f, o, 0);
+            return;
+        }
+        Span<uint> edges = stackalloc uint[8];
+        int n = hold.SackEdges(edges, SegmentCodec.MaxSackBlocks(o));
+        EmitControlToServer(ref f, o, false, edges[..n]);
     }
 
     private void SendAckToClient(int h, ref Flow f)

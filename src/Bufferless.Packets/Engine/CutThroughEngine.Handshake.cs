@@ -67,13 +67,13 @@ public sealed partial class CutThroughEngine
         // Patent Fig. 5 step 204: the MSS the server sees leaves room for the record overhead, so that one server
         // segment plus the overhead still fits the client's MSS. The SYN comes before the ClientHello, so the version
         // is not known yet: clamp by the largest overhead (29, TLS 1.2 AES-GCM); TLS 1.3 flows lose 7 bytes a segment.
-        // SACK-permitted is not passed to the server (see the class remarks).
+        // SACK-permitted is passed on when the client offered it; the engine itself SACKs the server (class remarks).
         OutSegment o = ToServer(ref f, f.ClientIsn, 0, TcpFlags.Syn, (ushort)f.ClientWindow);
         o.Mss = (ushort)Math.Max(64, f.ClientMss - MaxRecordOverhead);
         o.WindowScale = f.ClientWScale;
         o.TsVal = f.ClientTsVal;
         o.TsEcr = 0;
-        EmitToServer(ref f, o, 0);
+        EmitControlToServer(ref f, o, f.Has(FlowFlags.ClientSack), default);
     }
 
     /// <summary>When the table is full, a half-open or closed flow makes room (a SYN flood cannot evict established flows).</summary>
@@ -125,6 +125,9 @@ public sealed partial class CutThroughEngine
             // RFC 7323 §3.2: timestamps only when both SYNs carry them.
             if (!seg.HasTimestamps)
                 f.Flags &= ~FlowFlags.Timestamps;
+            // RFC 2018 §2: the server may SACK-permit only a SYN that offered it (the engine passes it on only then).
+            if (seg.SackPermitted && f.Has(FlowFlags.ClientSack))
+                f.Flags |= FlowFlags.ServerSack;
             f.ServerWindow = seg.Window;
         }
         else if (seg.SequenceNumber != f.ServerIsn)

@@ -15,9 +15,13 @@ namespace Bufferless.Packets.Engine;
 /// <remarks>
 /// Split by concern: this file holds dispatch, flow life and packet output; <c>.Handshake.cs</c> the TCP and TLS
 /// set-up, <c>.ClientToServer.cs</c> decryption, <c>.ServerToClient.cs</c> encryption and retransmission.
-/// SACK is removed from the SYN towards the server: SACK blocks from the client name ciphertext ranges the server
-/// never sent, and the engine forwards client data only in order, so translating them would buy nothing; the server
-/// falls back to cumulative ACKs, which the map translates exactly. Towards the client the engine grants SACK itself
+/// SACK is never translated: SACK blocks from either side name ranges of a stream the other side never sent. The engine
+/// SACKs each side itself from what it holds of that side's stream. Towards the server (SACK-permitted passed on when
+/// the client offered it): the server segments held ahead of a gap (<see cref="ReorderHold"/>), so that a server with
+/// several holes in one window resends them in one round trip rather than one timeout (with back-off) each; once
+/// sealed and sent on, held segments leave the SACK blocks, and one the client then loses comes back through the
+/// server's timeout (Linux: the head of its queue SACKed at a timeout is taken as reneging, RFC 2018 §8). Towards the
+/// client the engine grants SACK itself
 /// (when the client offered it) and SACKs the client ciphertext it keeps (<see cref="CipherHold"/>): the engine may
 /// acknowledge only whole records the server acknowledged (invariant 1), so a client that lost one segment in the
 /// middle of a record and timed out (Linux: cwnd 1, only the head resent) would otherwise never learn which segment
@@ -324,6 +328,14 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     private void EmitControlToClient(ref Flow f, in OutSegment o, bool sackPermitted, ReadOnlySpan<uint> sackEdges)
     {
         int length = SegmentCodec.WriteControl(_out, o, f.Key.ServerAddress, f.Key.ClientAddress, sackPermitted, sackEdges);
+        Counters.PacketsOut++;
+        _sink.Send(_out.AsSpan(0, length));
+    }
+
+    /// <summary>A payload-less segment to the server with SACK-permitted (SYN) or SACK blocks.</summary>
+    private void EmitControlToServer(ref Flow f, in OutSegment o, bool sackPermitted, ReadOnlySpan<uint> sackEdges)
+    {
+        int length = SegmentCodec.WriteControl(_out, o, f.Key.ClientAddress, f.Key.ServerAddress, sackPermitted, sackEdges);
         Counters.PacketsOut++;
         _sink.Send(_out.AsSpan(0, length));
     }

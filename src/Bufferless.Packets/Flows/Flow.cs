@@ -41,6 +41,8 @@ internal enum FlowFlags : ushort
     ServerTsSeen = 2048,
     /// <summary>The client offered SACK and the engine granted it (towards the client only; the server never sees it).</summary>
     ClientSack = 4096,
+    /// <summary>The server granted the SACK-permitted the engine passed on: the engine SACKs the server segments it holds.</summary>
+    ServerSack = 8192,
 }
 
 /// <summary>A TLS 1.3 KeyUpdate record as the engine sealed it: header, 4-byte message + inner type, 16-byte tag.</summary>

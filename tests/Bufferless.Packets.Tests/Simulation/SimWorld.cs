@@ -212,8 +212,8 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
 
     private void CheckSynAtServer(Segment syn)
     {
-        if (syn.SackPermitted)
-            Violations.Add("SACK-permitted reached the server");
+        if (syn.SackPermitted && !_s.Client.OfferSack)
+            Violations.Add("SACK-permitted reached the server although the client did not offer it");
         if (syn.Mss > _s.Client.Mss - CutThroughEngine.MaxRecordOverhead)
             Violations.Add($"server saw MSS {syn.Mss}, not clamped below {_s.Client.Mss} - 29");
     }
