@@ -134,15 +134,11 @@ for mode in verified bufferless; do
   done
   check "$mode: nginx access log shows the client's real IPv4 and IPv6 addresses" real_address
   check "$mode: flipped ciphertext bit -> bad_record_mac alert to the client, RST to the server" flip_bit $mode
-  # Transfers through the lossy hop are not reliable yet in the kernel lab (a stall or a reset in about one run in
-  # three, in both modes): open bugs, described in tests/e2e/known-issues/README.md. They run only on request
-  # (E2E_LOSSY=1), not in CI, until fixed; loss, duplication and reordering are covered in CI by the in-memory
-  # simulation (tests/Bufferless.Packets.Tests/Simulation, 2,000 seeds per mode).
-  [ "${E2E_LOSSY:-0}" = 1 ] || { stop_engine; continue; }
+  # Transfers through the fault hop (2% loss, 1% duplication, 5% reordering; each curl bounded by --max-time). Not
+  # among them yet: an upload with loss between the client and the engine (a Linux client that timed out with nothing
+  # left for the engine to SACK still stalls now and then, tests/e2e/known-issues/README.md).
   if start_faults 11 $mode; then
-    # One side of the engine lossy at a time. With both sides lossy at once, downloads stall in about one run out
-    # of three and uploads deadlock when the client side loses packets: both are open bugs, reproduced by
-    # tests/e2e/known-issues/repro-loss.sh and described in tests/e2e/known-issues/README.md.
+    check "$mode, 2% loss + dup + reorder on both sides: curl 1 MiB, SHA-256" curl_sha "https://$V4/1m" "$SHA_1M"
     ip -n "$P-server" rule del table 200 2>/dev/null
     check "$mode, 2% loss + dup + reorder client<->engine: curl 1 MiB, SHA-256" curl_sha "https://$V4/1m" "$SHA_1M"
     ip -n "$P-server" rule add iif lo ipproto tcp sport 80 table 200

@@ -60,6 +60,14 @@ public sealed class CutThroughCounters
     public long ReorderHeldBytes;
     /// <summary>Server segments that arrived ahead of a gap and were kept until it closed.</summary>
     public long ServerSegmentsHeld;
+    /// <summary>Buffer bytes held for client ciphertext that was SACKed (segments ahead of a hole, retransmissions).</summary>
+    public long ClientHeldBytes;
+    /// <summary>Client segments kept ahead of a hole (or retransmitted ahead of the server's ACK) and SACKed.</summary>
+    public long ClientSegmentsHeld;
+    /// <summary>Newest client segments kept beyond the hold's reach (withheld from SACK for a client that times out).</summary>
+    public long ClientNewestKept;
+    /// <summary>Times a client resent its head after a silence (a timeout) and a withheld segment was SACKed for it.</summary>
+    public long ClientTimeoutReveals;
     /// <summary>Bytes of server retransmission pieces waiting for the rest of their record (DESIGN.md §6).</summary>
     public long PartialHeldBytes;
     /// <summary>Server bytes held because the client's window was full (the patent's small-window case).</summary>
@@ -91,7 +99,7 @@ public sealed class CutThroughCounters
         b.Append($"created={FlowsCreated} handshakes={HandshakesCompleted} failed={HandshakesFailed}; ");
         b.Append($"records dec={RecordsDecrypted} enc={RecordsEncrypted} reenc={RetransmissionsReEncrypted} joined={PartialRetransmissionsJoined}; ");
         b.Append($"keyupdates in={KeyUpdatesReceived} out={KeyUpdatesSent} restores={ReadKeyRestores}; ");
-        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough} reordered-held={ServerSegmentsHeld}; drops");
+        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough} reordered-held={ServerSegmentsHeld} client-held={ClientSegmentsHeld} newest-kept={ClientNewestKept} timeout-reveals={ClientTimeoutReveals}; drops");
         foreach (DropReason r in Enum.GetValues<DropReason>())
             if (Drops(r) > 0)
                 b.Append($" {r}={Drops(r)}");

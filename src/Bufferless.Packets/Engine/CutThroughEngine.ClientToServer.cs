@@ -78,7 +78,15 @@ public sealed partial class CutThroughEngine
     {
         uint a = _c2sMaps[h] is { Count: > 0 } map ? map[0].A : f.Assembler.AtBoundary ? f.C2sNextC : f.C2sRecordStartC;
         if (Seq.Gt(a, f.ClientAckSent))
+        {
             f.ClientAckSent = a;
+            if (_c2sHolds[h] is { } hold)
+            {
+                hold.Forget(a);
+                if (hold.Count == 0)
+                    ReturnCipherHold(h);
+            }
+        }
         return f.ClientAckSent;
     }
 
@@ -120,13 +128,126 @@ public sealed partial class CutThroughEngine
     private void SendAckToServer(int h, ref Flow f)
     {
         OutSegment o = ToServer(ref f, f.C2sNextS, AckForServer(h, ref f), TcpFlags.Ack, WindowToServer(h, ref f));
-        EmitToServer(ref f, o, 0);
+        if (!f.Has(FlowFlags.ServerSack) || _s2cReorders[h] is not { Count: > 0 } hold)
+        {
+            EmitToServer(ref f, o, 0);
+            return;
+        }
+        Span<uint> edges = stackalloc uint[8];
+        int n = hold.SackEdges(edges, SegmentCodec.MaxSackBlocks(o));
+        EmitControlToServer(ref f, o, false, edges[..n]);
     }
 
     private void SendAckToClient(int h, ref Flow f)
     {
         OutSegment o = ToClient(ref f, f.S2cNextC, AckForClient(h, ref f), TcpFlags.Ack, WindowToClient(ref f));
-        EmitToClient(ref f, o, 0);
+        if (_c2sHolds[h] is not { Count: > 0 } hold)
+        {
+            EmitToClient(ref f, o, 0);
+            return;
+        }
+        Span<uint> edges = stackalloc uint[8];
+        int n = hold.SackEdges(f.ClientAckSent, edges, SegmentCodec.MaxSackBlocks(o));
+        EmitControlToClient(ref f, o, false, edges[..n]);
+    }
+
+    /// <summary>
+    /// Keeps client ciphertext the engine cannot use yet (ahead of a hole) or may need again (a retransmission of bytes
+    /// the server has not acknowledged), so that it can SACK it (class remarks). Bounded to a few records past the ACK
+    /// (<see cref="CipherHold.Reach"/>) and by the global hold budget; nothing is kept unless the client has SACK.
+    /// <paramref name="reveal"/>: the client resent its head, which the engine has, after a silence (a timeout, after
+    /// which a Linux client resends only that): one of the withheld newest segments is SACKed for it
+    /// (<see cref="CipherHold.TryKeepNewest"/>, <see cref="CipherHold.Reveal"/>).
+    /// </summary>
+    private void HoldClientSegment(int h, ref Flow f, uint seq, ReadOnlySpan<byte> data, bool reveal)
+    {
+        if (!f.Has(FlowFlags.ClientSack))
+            return;
+        // Only above the ACK the client got, and at most the hold's capacity past it: the record being assembled and what
+        // follows it in the client's window (the newest segments are what a client that timed out needs SACKed).
+        HoldClientBytes(h, ref f, seq, data, f.ClientAckSent, f.ClientAckSent + CipherHold.Reach, reveal);
+    }
+
+    /// <summary>Keeps the part of <paramref name="data"/> between <paramref name="from"/> and <paramref name="bound"/>.</summary>
+    private void HoldClientBytes(int h, ref Flow f, uint seq, ReadOnlySpan<byte> data, uint from, uint bound, bool reveal)
+    {
+        if (!f.Has(FlowFlags.ClientSack))
+            return;
+        int skip = Math.Max(0, Seq.Diff(from, seq));
+        int keep = Math.Min(data.Length, Seq.Diff(bound, seq)) - skip;
+        bool newestBeyond = false;
+        if (keep <= 0)
+        {
+            // Beyond the bound: only the client's newest segments are kept (a few, withheld), see CipherHold.TryKeepNewest.
+            if (!_clientSegmentIsNew || skip > 0 || _c2sHolds[h] is null)
+                return;
+            newestBeyond = true;
+            keep = data.Length;
+        }
+        CipherHold? hold = _c2sHolds[h];
+        if (hold is null)
+        {
+            if (HeldTotal + CipherHold.Capacity > _options.GlobalHoldBudgetBytes)
+            {
+                Counters.Drop(DropReason.HoldBudget);
+                return;
+            }
+            hold = _c2sHolds[h] = _cipherHoldPool.Count > 0 ? _cipherHoldPool.Pop() : new CipherHold();
+        }
+        int rentedBefore = hold.RentedBytes;
+        // Inside the reach every segment is SACKed at once: the engine may acknowledge only whole records, so a client
+        // whose window is smaller than a record is clocked along by SACKs alone (withholding one stalled such a client
+        // until its timeout). The client's newest segments beyond the reach are the ones withheld (TryKeepNewest).
+        const bool withhold = false;
+        if (newestBeyond ? hold.TryKeepNewest(seq, data, bound) : hold.TryAdd(seq + (uint)skip, data.Slice(skip, keep), withhold))
+        {
+            Counters.ClientSegmentsHeld++;
+            if (newestBeyond)
+                Counters.ClientNewestKept++;
+        }
+        if (reveal)
+        {
+            Counters.ClientTimeoutReveals++;
+            hold.Reveal(f.ClientAckSent);
+        }
+        Counters.ClientHeldBytes += hold.RentedBytes - rentedBefore;
+        if (hold.Count == 0)
+            ReturnCipherHold(h);
+    }
+
+    /// <summary>
+    /// A resent head after this long a silence on the client's clock is taken for a retransmission timeout (RFC 6298
+    /// §2.4: at least 1 s; Linux: 200 ms): only then is the withheld newest segment SACKed. A head resent in fast recovery
+    /// must not spend it, or nothing would be left for a timeout that may follow.
+    /// </summary>
+    private const int RtoQuietMs = 150;
+
+    private void ReturnCipherHold(int h)
+    {
+        if (_c2sHolds[h] is not { } hold)
+            return;
+        Counters.ClientHeldBytes -= hold.RentedBytes;
+        hold.Release();
+        _c2sHolds[h] = null;
+        _cipherHoldPool.Push(hold);
+    }
+
+    /// <summary>Feeds held client ciphertext that the in-order stream has reached (a hole closed, or a rewind).</summary>
+    private bool DrainClientHold(int h, ref Flow f)
+    {
+        bool sent = false;
+        // Each pass moves C2sNextC forward or stops; an unwind inside (budget, cache) may move it back, so the passes
+        // are bounded by what is held.
+        for (int pass = 0; pass <= CipherHold.MaxSegments && f.State == FlowState.Established; pass++)
+        {
+            if (_c2sHolds[h] is not { } hold || !hold.TryNext(f.C2sNextC, out uint seq, out ReadOnlySpan<byte> data))
+                break;
+            uint before = f.C2sNextC;
+            sent |= ProcessClientBytes(h, ref f, data[Seq.Diff(f.C2sNextC, seq)..]);
+            if (!Seq.Gt(f.C2sNextC, before))
+                break;
+        }
+        return sent;
     }
 
     /// <summary>
@@ -140,7 +261,10 @@ public sealed partial class CutThroughEngine
         int front = Seq.Diff(f.C2sNextC, seq);
         if (front < 0)
         {
+            // Ahead of a hole: kept and SACKed when the client has SACK (the hole is then all it resends), else dropped.
             Counters.Drop(DropReason.OutOfOrder);
+            if (!fin)
+                HoldClientSegment(h, ref f, seq, data, reveal: false);
             SendAckToClient(h, ref f);
             return false;
         }
@@ -154,16 +278,32 @@ public sealed partial class CutThroughEngine
             }
             else
             {
+                // The client resends bytes the engine has: it is recovering from a loss. Keep them (so they can be
+                // SACKed and replayed) and SACK them, so its recovery moves on to the hole; its head after a silence
+                // (a timeout) also gets a withheld segment SACKed.
                 Counters.Drop(DropReason.Duplicate);
+                HoldClientSegment(h, ref f, seq, data, reveal: seq == f.ClientAckSent && _clientQuietMs >= RtoQuietMs);
                 SendAckToClient(h, ref f);
                 return false;
             }
         }
         bool sent = false;
+        // With SACK, new bytes are kept too: the engine may acknowledge only whole records, so a client whose window is
+        // smaller than a record (after a timeout: one segment) is clocked by SACKs of what arrived (class remarks).
+        if (front < data.Length && f.Has(FlowFlags.ClientSack))
+            HoldClientSegment(h, ref f, seq + (uint)front, data[front..], reveal: false);
         if (front < data.Length)
             sent = ProcessClientBytes(h, ref f, data[front..]);
         if (f.State != FlowState.Established)
             return sent;
+        if (_c2sHolds[h] is { Count: > 0 })
+        {
+            sent |= DrainClientHold(h, ref f);
+            if (f.State != FlowState.Established)
+                return sent;
+            if (_c2sHolds[h] is { } hold && hold.TakeSackMoved())
+                SendAckToClient(h, ref f);
+        }
         if (fin && f.C2sNextC == seq + (uint)data.Length)
             sent |= OnClientFin(h, ref f);
         return sent;

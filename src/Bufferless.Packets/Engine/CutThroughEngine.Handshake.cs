@@ -47,6 +47,7 @@ public sealed partial class CutThroughEngine
         SetState(ref f, FlowState.SynSeen);
         f.LastActivityMs = _now;
         f.ClientIsn = seg.SequenceNumber;
+        f.C2sHighC = seg.SequenceNumber + 1;
         f.ClientMss = seg.Mss != 0 ? seg.Mss : DefaultMss;
         f.ClientWScale = seg.WindowScale;
         if (seg.HasTimestamps)
@@ -54,6 +55,8 @@ public sealed partial class CutThroughEngine
             f.Flags |= FlowFlags.Timestamps;
             f.ClientTsVal = seg.TsVal;
         }
+        if (seg.SackPermitted)
+            f.Flags |= FlowFlags.ClientSack;
         f.ClientWindow = seg.Window;
         ForwardSyn(ref f);
         ScheduleTimer(h, ref f);
@@ -64,13 +67,13 @@ public sealed partial class CutThroughEngine
         // Patent Fig. 5 step 204: the MSS the server sees leaves room for the record overhead, so that one server
         // segment plus the overhead still fits the client's MSS. The SYN comes before the ClientHello, so the version
         // is not known yet: clamp by the largest overhead (29, TLS 1.2 AES-GCM); TLS 1.3 flows lose 7 bytes a segment.
-        // SACK-permitted is not passed (see the class remarks).
+        // SACK-permitted is passed on when the client offered it; the engine itself SACKs the server (class remarks).
         OutSegment o = ToServer(ref f, f.ClientIsn, 0, TcpFlags.Syn, (ushort)f.ClientWindow);
         o.Mss = (ushort)Math.Max(64, f.ClientMss - MaxRecordOverhead);
         o.WindowScale = f.ClientWScale;
         o.TsVal = f.ClientTsVal;
         o.TsEcr = 0;
-        EmitToServer(ref f, o, 0);
+        EmitControlToServer(ref f, o, f.Has(FlowFlags.ClientSack), default);
     }
 
     /// <summary>When the table is full, a half-open or closed flow makes room (a SYN flood cannot evict established flows).</summary>
@@ -122,6 +125,9 @@ public sealed partial class CutThroughEngine
             // RFC 7323 §3.2: timestamps only when both SYNs carry them.
             if (!seg.HasTimestamps)
                 f.Flags &= ~FlowFlags.Timestamps;
+            // RFC 2018 §2: the server may SACK-permit only a SYN that offered it (the engine passes it on only then).
+            if (seg.SackPermitted && f.Has(FlowFlags.ClientSack))
+                f.Flags |= FlowFlags.ServerSack;
             f.ServerWindow = seg.Window;
         }
         else if (seg.SequenceNumber != f.ServerIsn)
@@ -135,7 +141,8 @@ public sealed partial class CutThroughEngine
         // The newest TSval seen, even if this SYN-ACK was overtaken by a later copy (RFC 7323 §5: PAWS).
         o.TsVal = f.ServerTsVal;
         o.TsEcr = seg.TsEcr;
-        EmitToClient(ref f, o, 0);
+        // RFC 2018 §2: SACK-permitted in the SYN-ACK because the client's SYN had it; the engine alone SACKs (class remarks).
+        EmitControlToClient(ref f, o, f.Has(FlowFlags.ClientSack), default);
     }
 
     /// <summary>The client's first segment after the SYN-ACK: its ACK completes TCP at the server; any data is the ClientHello.</summary>
@@ -232,7 +239,11 @@ public sealed partial class CutThroughEngine
         int front = Seq.Diff(hs.RcvNxt, seg.SequenceNumber);
         if (front < 0)
         {
+            // Records the client sent right behind a Finished that was lost: kept (with SACK) for the cut-through path,
+            // so the client need not send them again once it resends its Finished (see HoldClientSegment).
             Counters.Drop(DropReason.OutOfOrder);
+            if (!fin)
+                HoldClientBytes(h, ref f, seg.SequenceNumber, data, hs.RcvNxt, hs.RcvNxt + (uint)CipherHold.Reach, reveal: false);
             SendHandshakeAck(ref f, hs);
             return;
         }
@@ -278,8 +289,13 @@ public sealed partial class CutThroughEngine
                     CompleteHandshake(h, ref f, hs);
                     // Bytes after the client's Finished are already records for the cut-through path.
                     if (!data.IsEmpty || fin)
+                    {
                         OnClientData(h, ref f, f.C2sNextC, data, fin);
-                    else
+                        return;
+                    }
+                    if (_c2sHolds[h] is { Count: > 0 })
+                        DrainClientHold(h, ref f);
+                    if (f.State == FlowState.Established)
                         SendAckToClient(h, ref f);
                     return;
                 default:

@@ -15,9 +15,18 @@ namespace Bufferless.Packets.Engine;
 /// <remarks>
 /// Split by concern: this file holds dispatch, flow life and packet output; <c>.Handshake.cs</c> the TCP and TLS
 /// set-up, <c>.ClientToServer.cs</c> decryption, <c>.ServerToClient.cs</c> encryption and retransmission.
-/// SACK is removed from the client's SYN: SACK blocks name ciphertext ranges the server never sent, and the
-/// engine forwards client data only in order, so translating them would buy nothing; without SACK both ends fall
-/// back to cumulative ACKs, which the map translates exactly.
+/// SACK is never translated: SACK blocks from either side name ranges of a stream the other side never sent. The engine
+/// SACKs each side itself from what it holds of that side's stream. Towards the server (SACK-permitted passed on when
+/// the client offered it): the server segments held ahead of a gap (<see cref="ReorderHold"/>), so that a server with
+/// several holes in one window resends them in one round trip rather than one timeout (with back-off) each; once
+/// sealed and sent on, held segments leave the SACK blocks, and one the client then loses comes back through the
+/// server's timeout (Linux: the head of its queue SACKed at a timeout is taken as reneging, RFC 2018 §8). Towards the
+/// client the engine grants SACK itself
+/// (when the client offered it) and SACKs the client ciphertext it keeps (<see cref="CipherHold"/>): the engine may
+/// acknowledge only whole records the server acknowledged (invariant 1), so a client that lost one segment in the
+/// middle of a record and timed out (Linux: cwnd 1, only the head resent) would otherwise never learn which segment
+/// to resend; SACK is not an acknowledgement (RFC 2018 §8: the receiver may discard SACKed data), and the engine keeps
+/// what it SACKed until its cumulative ACK passes it, so no byte is lost either way.
 /// </remarks>
 public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
 {
@@ -40,6 +49,8 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     private readonly Stack<SeqMap> _mapPool = new();
     private readonly ReorderHold?[] _s2cReorders;
     private readonly Stack<ReorderHold> _reorderPool = new();
+    private readonly CipherHold?[] _c2sHolds;
+    private readonly Stack<CipherHold> _cipherHoldPool = new();
     private readonly ReadKeyHistory?[] _readKeyHistories;
     private readonly byte[]?[] _s2cPartials;
     private readonly byte[]?[] _s2cHolds;
@@ -65,6 +76,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         _c2sMaps = new SeqMap?[options.MaxFlows];
         _s2cMaps = new SeqMap?[options.MaxFlows];
         _s2cReorders = new ReorderHold?[options.MaxFlows];
+        _c2sHolds = new CipherHold?[options.MaxFlows];
         _held = new byte[]?[options.MaxFlows];
         _readKeyHistories = new ReadKeyHistory?[options.MaxFlows];
         _s2cPartials = new byte[]?[options.MaxFlows];
@@ -103,7 +115,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     public static int FixedBytesPerFlow =>
         System.Runtime.CompilerServices.Unsafe.SizeOf<Flow>() // the flow struct
         + KeyStore.BytesPerFlow                               // raw keys and IVs
-        + 7 * IntPtr.Size                                     // side-array slots (handshake, maps, held record, key history, partial record, window hold)
+        + 9 * IntPtr.Size                                     // side-array slots (handshake, two maps, held record, server reorder hold, client cipher hold, key history, partial record, window hold)
         + 2 * sizeof(int);                                    // hash bucket share (2 buckets per slot)
 
     // ---------------------------------------------------------------------------------------------------------
@@ -132,6 +144,9 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     }
 
     private int _currentFlow = -1;
+    /// <summary>The client segment being handled reaches beyond anything the client sent before (not a retransmission).</summary>
+    private bool _clientSegmentIsNew;
+    private int _clientQuietMs;
 
     private void Dispatch(Span<byte> packet)
     {
@@ -184,7 +199,14 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         _currentFlow = h;
         ref Flow f = ref _flows[h];
         f.LastActivityMs = _now;
+        // Milliseconds on the client's clock since its previous segment (Linux TSvals tick in ms): a quiet spell before a
+        // resent head means a retransmission timeout, not fast recovery (see HoldClientSegment).
+        _clientQuietMs = seg.HasTimestamps && f.Has(FlowFlags.ClientTsSeen) ? Seq.Diff(seg.TsVal, f.ClientTsVal) : int.MaxValue;
         NoteClientTimestamps(ref f, ref seg);
+        uint end = seg.SequenceNumber + (uint)seg.Payload.Length;
+        _clientSegmentIsNew = seg.Payload.Length > 0 && Seq.Gt(end, f.C2sHighC);
+        if (_clientSegmentIsNew)
+            f.C2sHighC = end;
         switch (f.State)
         {
             case FlowState.SynAckSeen:
@@ -302,6 +324,22 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         _sink.Send(_out.AsSpan(0, length));
     }
 
+    /// <summary>A payload-less segment to the client with SACK-permitted (SYN-ACK) or SACK blocks.</summary>
+    private void EmitControlToClient(ref Flow f, in OutSegment o, bool sackPermitted, ReadOnlySpan<uint> sackEdges)
+    {
+        int length = SegmentCodec.WriteControl(_out, o, f.Key.ServerAddress, f.Key.ClientAddress, sackPermitted, sackEdges);
+        Counters.PacketsOut++;
+        _sink.Send(_out.AsSpan(0, length));
+    }
+
+    /// <summary>A payload-less segment to the server with SACK-permitted (SYN) or SACK blocks.</summary>
+    private void EmitControlToServer(ref Flow f, in OutSegment o, bool sackPermitted, ReadOnlySpan<uint> sackEdges)
+    {
+        int length = SegmentCodec.WriteControl(_out, o, f.Key.ClientAddress, f.Key.ServerAddress, sackPermitted, sackEdges);
+        Counters.PacketsOut++;
+        _sink.Send(_out.AsSpan(0, length));
+    }
+
     private void EmitToServer(ref Flow f, in OutSegment o, int payloadLength)
     {
         int length = SegmentCodec.Write(_out, o, f.Key.ClientAddress, f.Key.ServerAddress, payloadLength);
@@ -332,6 +370,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         ReturnMap(ref _c2sMaps[h]);
         ReturnMap(ref _s2cMaps[h]);
         ReturnReorderHold(h);
+        ReturnCipherHold(h);
         ReturnHistory(h);
         ReleaseHeld(h);
         ReleasePartial(h);
@@ -380,7 +419,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     }
 
     /// <summary>Everything held under the global budget (DESIGN.md invariant 4).</summary>
-    private long HeldTotal => Counters.HeldBytes + Counters.PartialHeldBytes + Counters.WindowHeldBytes + Counters.ReorderHeldBytes;
+    private long HeldTotal => Counters.HeldBytes + Counters.PartialHeldBytes + Counters.WindowHeldBytes + Counters.ReorderHeldBytes + Counters.ClientHeldBytes;
 
     private bool TryHold(int h, int bytes)
     {

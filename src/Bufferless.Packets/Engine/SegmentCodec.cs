@@ -70,11 +70,25 @@ internal static class SegmentCodec
         return n;
     }
 
+    /// <summary>SACK blocks fit beside timestamps: 40 option bytes, 12 for timestamps, 2 + 8 per block (RFC 2018 §3).</summary>
+    public static int MaxSackBlocks(in OutSegment o) => o.HasTimestamps ? 3 : 4;
+
+    /// <summary>
+    /// Writes a payload-less packet (a SYN-ACK, an ACK) with the options of <paramref name="o"/> plus SACK-permitted on a
+    /// SYN (RFC 2018 §2) or SACK blocks (<paramref name="sackEdges"/>: left, right pairs; RFC 2018 §3). Returns the length.
+    /// </summary>
+    public static int WriteControl(Span<byte> packet, in OutSegment o, UInt128 source, UInt128 destination, bool sackPermitted, ReadOnlySpan<uint> sackEdges) =>
+        WriteCore(packet, o, source, destination, 0, sackPermitted, sackEdges);
+
     /// <summary>
     /// Writes a whole packet whose payload the caller already placed at <c>packet[HeaderLength(o)..]</c>; both
     /// checksums are computed. Returns the packet length.
     /// </summary>
-    public static int Write(Span<byte> packet, in OutSegment o, UInt128 source, UInt128 destination, int payloadLength)
+    public static int Write(Span<byte> packet, in OutSegment o, UInt128 source, UInt128 destination, int payloadLength) =>
+        WriteCore(packet, o, source, destination, payloadLength, false, default);
+
+    private static int WriteCore(Span<byte> packet, in OutSegment o, UInt128 source, UInt128 destination, int payloadLength,
+        bool sackPermitted, ReadOnlySpan<uint> sackEdges)
     {
         Span<byte> options = stackalloc byte[40];
         var w = new TcpOptionWriter(options);
@@ -87,6 +101,12 @@ internal static class SegmentCodec
                 w.WriteNop();
                 w.WriteWindowScale(o.WindowScale);
             }
+            if (sackPermitted)
+            {
+                w.WriteNop();
+                w.WriteNop();
+                w.WriteSackPermitted();
+            }
         }
         if (o.HasTimestamps)
         {
@@ -94,6 +114,16 @@ internal static class SegmentCodec
             w.WriteNop();
             w.WriteNop();
             w.WriteTimestamps(o.TsVal, o.TsEcr);
+        }
+        if (sackEdges.Length >= 2)
+        {
+            Span<SeqNumber> edges = stackalloc SeqNumber[8];
+            int n = Math.Min(sackEdges.Length & ~1, 2 * MaxSackBlocks(o));
+            for (int i = 0; i < n; i++)
+                edges[i] = new SeqNumber(sackEdges[i]);
+            w.WriteNop();
+            w.WriteNop();
+            w.WriteSack(edges[..n]);
         }
         w.PadToWord();
         var spec = new TcpPacketSpec(o.IsIPv6, source, destination, o.SourcePort, o.DestinationPort,

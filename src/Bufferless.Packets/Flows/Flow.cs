@@ -39,6 +39,10 @@ internal enum FlowFlags : ushort
     ClientTsSeen = 1024,
     /// <summary>A server timestamp was recorded (<see cref="Flow.ServerTsVal"/> holds a real value).</summary>
     ServerTsSeen = 2048,
+    /// <summary>The client offered SACK and the engine granted it (towards the client only; the server never sees it).</summary>
+    ClientSack = 4096,
+    /// <summary>The server granted the SACK-permitted the engine passed on: the engine SACKs the server segments it holds.</summary>
+    ServerSack = 8192,
 }
 
 /// <summary>A TLS 1.3 KeyUpdate record as the engine sealed it: header, 4-byte message + inner type, 16-byte tag.</summary>
@@ -107,6 +111,8 @@ internal struct Flow
     public ulong C2sTail;
     public ushort C2sTailLength;
     public RecordAssembler Assembler;
+    /// <summary>End of the highest client bytes ever seen (C space): a segment beyond it is new, not a retransmission.</summary>
+    public uint C2sHighC;
     /// <summary>Latest ACK from the server (S space of the client's stream) and its window in bytes.</summary>
     public uint ServerAck;
     public uint ServerWindow;

@@ -248,7 +248,7 @@ public class CutThroughEngineTests
     }
 
     [Fact]
-    public void Syn_PassedWithMssClampedAndSackRemoved()
+    public void Syn_PassedWithMssClampedAndSackKept()
     {
         byte[]? forwarded = null;
         var sink = new DelegateSink(p => forwarded = p.ToArray());
@@ -267,7 +267,8 @@ public class CutThroughEngineTests
         SegmentCodec.TryParse(forwarded, out Segment seg);
         Assert.Equal(80, seg.DestinationPort);
         Assert.Equal(1460 - CutThroughEngine.MaxRecordOverhead, seg.Mss);
-        Assert.False(seg.SackPermitted);
+        // Passed on: the engine SACKs the server's held segments itself (never translating the client's blocks).
+        Assert.True(seg.SackPermitted);
         Assert.True(SegmentCodec.VerifyTcpChecksum(forwarded));
     }
 

@@ -82,4 +82,22 @@ public class ReorderHoldTests
         Assert.Equal(1, hold.Count);
         hold.Release();
     }
+
+    [Fact]
+    public void SackEdges_HeldRanges_NewestBlockFirstThenHighestDown()
+    {
+        var hold = new ReorderHold();
+        byte[] segment = new byte[100];
+        hold.TryAdd(1000, segment, false);
+        hold.TryAdd(1100, segment, false); // merges with the one before
+        hold.TryAdd(1500, segment, false);
+        hold.TryAdd(1300, segment, false); // newest
+        Span<uint> edges = stackalloc uint[8];
+        int n = hold.SackEdges(edges, 3);
+        Assert.Equal(6, n);
+        Assert.Equal([1300u, 1400u, 1500u, 1600u, 1000u, 1200u], edges[..n].ToArray());
+        Assert.Equal(4, hold.SackEdges(edges, 2));
+        hold.Release();
+        Assert.Equal(0, hold.SackEdges(edges, 3));
+    }
 }

@@ -35,6 +35,11 @@ internal sealed record SimTcpOptions
     public int RetransmitPiece { get; init; }
     /// <summary>Drop data beyond the advertised receive window (RFC 9293 §3.10.7.4: not acceptable) and count it.</summary>
     public bool EnforceWindow { get; init; }
+    /// <summary>
+    /// Send like Linux (see <see cref="SimTcp"/> remarks): a congestion window, a scoreboard with SACK when the peer
+    /// granted it, one segment on a retransmission timeout with cwnd 1 and exponential back-off, then slow start.
+    /// </summary>
+    public bool LinuxSender { get; init; }
 }
 
 /// <summary>
@@ -42,7 +47,7 @@ internal sealed record SimTcpOptions
 /// on three duplicate ACKs (which coalesces and splits what it resends, since segment sizes are drawn anew),
 /// RFC 7323 window scaling, timestamps with the PAWS check, FIN. In-order receive only.
 /// </summary>
-internal sealed class SimTcp
+internal sealed partial class SimTcp
 {
     private enum State { Closed, Listen, SynSent, SynReceived, Established }
 
@@ -61,12 +66,15 @@ internal sealed class SimTcp
     private bool _ts;
     private uint _tsRecent;
     private uint _finSeq;
+    private int Rto { get => _rto; set => _rto = value; }
     private int _dupAcks;
     private int _rto = 200;
     private uint _peerWindow;
     private readonly SortedSet<long> _boundaries = [];
     private readonly Dictionary<uint, byte[]> _outOfOrder = [];
     private long _boundaryBase;
+    private bool _sackOk;
+    private readonly LinuxSender? _linux;
 
     public SimTcp(string name, SimTcpOptions options, Random rng, Action<byte[]> output, bool v6,
         UInt128 address, ushort port, UInt128 peerAddress, ushort peerPort)
@@ -81,7 +89,16 @@ internal sealed class SimTcp
         _peerAddress = peerAddress;
         _peerPort = peerPort;
         Iss = (uint)rng.NextInt64(0, 1L << 32);
+        if (options.LinuxSender)
+            _linux = new LinuxSender(this);
     }
+
+    /// <summary>Timeouts this endpoint took (the Linux sender counts them; the deadlock tests read it).</summary>
+    public int Timeouts { get; private set; }
+    /// <summary>Times the Linux sender undid a timeout because never-retransmitted data was SACKed (F-RTO, RFC 5682).</summary>
+    public int FrtoUndos => _linux?.Undos ?? 0;
+    public bool SackNegotiated => _sackOk;
+    public Action<string>? Debug { get; set; }
 
     public string Name { get; }
     public uint Iss { get; }
@@ -166,6 +183,7 @@ internal sealed class SimTcp
             if (!seg.Has(TcpFlags.Syn) || !seg.Has(TcpFlags.Ack) || seg.AcknowledgementNumber != Iss + 1)
                 return;
             TakeSynOptions(ref seg);
+            _sackOk = _o.OfferSack && seg.SackPermitted;
             RcvNxt = seg.SequenceNumber + 1;
             SndUna = Iss + 1;
             _peerWindow = seg.Window;
@@ -204,7 +222,9 @@ internal sealed class SimTcp
             RtoDeadline = long.MaxValue;
             OnEstablished?.Invoke();
         }
-        if (seg.Has(TcpFlags.Ack))
+        if (seg.Has(TcpFlags.Ack) && _linux is not null)
+            _linux.OnAck(seg.AcknowledgementNumber, (uint)seg.Window << (_scale ? _peerScale : 0), _sackOk ? SackEdges(packet) : [], seg.Payload.Length == 0 && !seg.Has(TcpFlags.Fin), now);
+        else if (seg.Has(TcpFlags.Ack))
             OnAck(seg.AcknowledgementNumber, (uint)seg.Window << (_scale ? _peerScale : 0), seg.Payload.Length == 0 && !seg.Has(TcpFlags.Fin), now);
         if (seg.Payload.Length > 0 || seg.Has(TcpFlags.Fin))
         {
@@ -313,10 +333,32 @@ internal sealed class SimTcp
             FinSent = false;
     }
 
+    private static List<(uint, uint)> SackEdges(byte[] packet)
+    {
+        var blocks = new List<(uint, uint)>();
+        if (TcpPacket.TryParse(packet, out TcpPacket p) != TcpPacketStatus.Tcp)
+            return blocks;
+        var r = new TcpOptionReader(p.Tcp.Options);
+        while (r.MoveNext())
+        {
+            if (r.Kind != TcpOptionKind.Sack)
+                continue;
+            for (int i = 0; i + 8 <= r.Data.Length; i += 8)
+                blocks.Add((System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(r.Data[i..]), System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(r.Data[(i + 4)..])));
+        }
+        return blocks;
+    }
+
     public void OnTimer(long now)
     {
         if (now < RtoDeadline)
             return;
+        if (_linux is not null && _state == State.Established)
+        {
+            Timeouts++;
+            _linux.OnTimeout(now);
+            return;
+        }
         if (_state == State.SynSent)
         {
             SendControl(now, Iss, 0, TcpFlags.Syn, syn: true);
@@ -343,6 +385,11 @@ internal sealed class SimTcp
     {
         if (_state != State.Established)
             return;
+        if (_linux is not null)
+        {
+            _linux.Pump(now);
+            return;
+        }
         while (true)
         {
             int inFlight = Seq.Diff(SndNxt, SndUna);

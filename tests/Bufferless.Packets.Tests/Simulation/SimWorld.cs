@@ -189,6 +189,7 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
             }
         };
         Server.OnSyn = CheckSynAtServer;
+        Client.Debug = m => { if (TraceEnabled) Trace.Add($"{_now,7} client: {m}"); };
         Server.Listen();
     }
 
@@ -211,8 +212,8 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
 
     private void CheckSynAtServer(Segment syn)
     {
-        if (syn.SackPermitted)
-            Violations.Add("SACK-permitted reached the server");
+        if (syn.SackPermitted && !_s.Client.OfferSack)
+            Violations.Add("SACK-permitted reached the server although the client did not offer it");
         if (syn.Mss > _s.Client.Mss - CutThroughEngine.MaxRecordOverhead)
             Violations.Add($"server saw MSS {syn.Mss}, not clamped below {_s.Client.Mss} - 29");
     }
@@ -295,7 +296,21 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
         if (!TraceEnabled)
             return;
         SegmentCodec.TryParse(packet, out Segment seg);
-        Trace.Add($"{_now,7} {hop} {seg.Flags,-22} seq {seg.SequenceNumber} ack {seg.AcknowledgementNumber} win {seg.Window} len {seg.Payload.Length} tsval {seg.TsVal} | {Engine.DescribeFlow(0)}");
+        string sack = "";
+        if (TcpPacket.TryParse(packet, out TcpPacket p) == TcpPacketStatus.Tcp)
+        {
+            var r = new TcpOptionReader(p.Tcp.Options);
+            while (r.MoveNext())
+            {
+                if (r.Kind == TcpOptionKind.SackPermitted)
+                    sack += " sackok";
+                if (r.Kind != TcpOptionKind.Sack)
+                    continue;
+                for (int i = 0; i + 8 <= r.Data.Length; i += 8)
+                    sack += $" sack {System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(r.Data[i..])}-{System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(r.Data[(i + 4)..])}";
+            }
+        }
+        Trace.Add($"{_now,7} {hop} {seg.Flags,-22} seq {seg.SequenceNumber} ack {seg.AcknowledgementNumber} win {seg.Window} len {seg.Payload.Length} tsval {seg.TsVal}{sack} | {Engine.DescribeFlow(0)}");
     }
 
     public void Send(ReadOnlySpan<byte> ipPacket)

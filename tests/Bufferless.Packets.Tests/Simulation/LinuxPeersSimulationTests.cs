@@ -1,0 +1,81 @@
+using Bufferless.Packets.Engine;
+
+namespace Bufferless.Packets.Tests.Simulation;
+
+/// <summary>
+/// Endpoints that recover from loss like Linux (<see cref="SimTcpOptions.LinuxSender"/>): after a timeout they resend
+/// one segment with cwnd 1 and back off. The kernel lab found that a client in that state, with a hole in the middle
+/// of a 16 KiB record, waited forever: the engine may acknowledge whole records only (invariant 1), and the client
+/// resends only its head. With SACK granted to the client the engine names what it holds, so the client's recovery
+/// moves on to the hole (tests/e2e/known-issues/README.md tells what is left).
+/// </summary>
+public class LinuxPeersSimulationTests
+{
+    private static SimScenario Upload(int seed, CutThroughMode mode, double loss, bool sack = true) => new()
+    {
+        Seed = seed, Mode = mode, ClientBytes = 400_000, ServerBytes = 200, ClientMaxRecord = 16384, FixedRecordSize = true,
+        Client = new SimTcpOptions { Mss = 1460, LinuxSender = true, ReceiveWindow = 262144, OfferSack = sack },
+        Server = new SimTcpOptions { Mss = 1460, LinuxSender = true, ReceiveWindow = 262144 },
+        ClientToEngine = new SimHop(Loss: loss, Reorder: 0.02, LatencyMs: 2, JitterMs: 3),
+    };
+
+    private static SimWorld Run(SimScenario scenario, bool trace = false)
+    {
+        var world = new SimWorld(scenario) { TraceEnabled = trace };
+        world.Run(120_000);
+        return world;
+    }
+
+    /// <summary>The bug as the kernel lab saw it: without SACK every seed deadlocks (the client backs off forever).</summary>
+    [Theory]
+    [InlineData(CutThroughMode.Verified)]
+    [InlineData(CutThroughMode.Bufferless)]
+    public void LinuxClient_WithoutSack_UploadDeadlocks(CutThroughMode mode)
+    {
+        using SimWorld world = Run(Upload(1, mode, 0.03, sack: false));
+        Assert.False(world.Done, world.Describe());
+        Assert.False(world.Client.SackNegotiated);
+        Assert.True(world.Client.Timeouts >= 10, $"client timeouts {world.Client.Timeouts}");
+        Assert.True(world.Server.Received.Count < 400_000);
+    }
+
+    [Theory]
+    [InlineData(CutThroughMode.Verified, 1)]
+    [InlineData(CutThroughMode.Verified, 4)]
+    [InlineData(CutThroughMode.Verified, 6)]
+    [InlineData(CutThroughMode.Bufferless, 1)]
+    [InlineData(CutThroughMode.Bufferless, 2)]
+    [InlineData(CutThroughMode.Bufferless, 4)]
+    public void LinuxClient_UploadWithLossBeforeEngine_Finishes(CutThroughMode mode, int seed)
+    {
+        using SimWorld world = Run(Upload(seed, mode, 0.03));
+        var failures = world.Check();
+        Assert.True(failures.Count == 0, world.Describe() + $"\n  client timeouts {world.Client.Timeouts}, undos {world.Client.FrtoUndos}\n  " + string.Join("\n  ", failures));
+        Assert.True(world.Client.SackNegotiated, "the engine grants SACK to the client");
+        Assert.True(world.Engine.Counters.ClientSegmentsHeld > 0);
+        Assert.Equal(0, world.Engine.Counters.ClientHeldBytes); // every hold went back to the pool once acknowledged
+    }
+
+    /// <summary>
+    /// Forty seeds per mode at the kernel lab's 2% loss. A Linux client can still be left with nothing for the engine to
+    /// SACK after a timeout (its window down to the head, which only the record's end may acknowledge); the residue is
+    /// pinned here so that a change that makes it worse fails (before SACK: 0 of 40 in both modes).
+    /// </summary>
+    [Theory]
+    [InlineData(CutThroughMode.Verified, 34)]
+    [InlineData(CutThroughMode.Bufferless, 39)]
+    public void LinuxClient_UploadSeeds_MostFinish(CutThroughMode mode, int expectedAtLeast)
+    {
+        var failed = new List<int>();
+        for (int seed = 1; seed <= 40; seed++)
+        {
+            using SimWorld world = Run(Upload(seed, mode, 0.02));
+            var failures = world.Check();
+            // Whatever finishes must be exact; a seed that does not finish may only be stuck, never wrong.
+            Assert.DoesNotContain(failures, x => x.Contains("bytes the client did not send") || x.Contains("invariant") || x.Contains("reset"));
+            if (failures.Count > 0)
+                failed.Add(seed);
+        }
+        Assert.True(40 - failed.Count >= expectedAtLeast, $"{40 - failed.Count}/40 finished; stuck: {string.Join(",", failed)}");
+    }
+}

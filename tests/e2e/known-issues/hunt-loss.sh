@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Repeats a transfer through the fault hop in one lab with one engine until it fails, with tshark on both veths
+# (/tmp/bl2h-cli.pcap, /tmp/bl2h-srv.pcap keep the last try). Root; own namespaces bl2h-*, removed at the end.
+#   hunt-loss.sh [verified|bufferless] [tries] [client|server|both] [get|up]
+MODE=${1:-verified}; N=${2:-20}; SIDES=${3:-both}; ACTION=${4:-get}
+P=bl2h; STATE=/tmp/bl2h-state; B=(dotnet "$(cd "$(dirname "$0")/../../.." && pwd)/src/Bufferless/bin/Release/net10.0/bufferless.dll")
+"${B[@]}" lab down --prefix $P --state $STATE >/dev/null 2>&1
+mkdir -p $STATE; chmod 755 $STATE
+"${B[@]}" lab up --prefix $P --state $STATE --access-log > /tmp/bl2h-labup.log 2>&1 || { cat /tmp/bl2h-labup.log; exit 1; }
+ip netns exec $P-accel "${B[@]}" cut-through --tun bl-tun --cert $STATE/certs/ecdsa.crt --key $STATE/certs/ecdsa.key --mode $MODE > /tmp/bl2h-engine.log 2>&1 &
+EP=$!; sleep 2; FP=()
+for ns in client server; do
+  [ "$SIDES" = both ] || [ "$SIDES" = $ns ] || continue
+  if [ $ns = client ]; then sel=(dport 443); SEED=11; else sel=(sport 80); SEED=12; fi
+  ip netns exec $P-$ns "${B[@]}" lab forward --tun bl-flt --loss 0.02 --duplicate 0.01 --reorder 0.05 --delay-ms 2 --seed $SEED > /tmp/bl2h-fault-$ns.log 2>&1 &
+  FP+=($!); sleep 1.5
+  ip -n $P-$ns link set bl-flt up
+  ip netns exec $P-$ns sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.bl-flt.rp_filter=0 net.ipv4.conf.bl-flt.accept_local=1
+  ip -n $P-$ns rule add iif lo ipproto tcp "${sel[@]}" table 200
+  ip -n $P-$ns route replace default dev bl-flt table 200
+done
+for i in $(seq 1 $N); do
+  ip netns exec $P-client tshark -q -i bl-c0 -f "tcp port 443" -w /tmp/bl2h-cli.pcap >/dev/null 2>&1 & T1=$!
+  ip netns exec $P-server tshark -q -i bl-s0 -f "tcp port 80" -w /tmp/bl2h-srv.pcap >/dev/null 2>&1 & T2=$!
+  sleep 1.5
+  if [ "$ACTION" = up ]; then
+    [ -f /tmp/up4m ] || head -c $((4 << 20)) /dev/urandom > /tmp/up4m
+    out=$(ip netns exec $P-client timeout 40 curl -sS --max-time 20 --cacert $STATE/certs/ecdsa.crt -T /tmp/up4m https://198.18.2.2/upload/h4m -o /dev/null -w '%{http_code} %{size_upload}' 2>&1); want='204 4194304'
+  else
+    out=$(ip netns exec $P-client timeout 30 curl -sS --max-time 15 --cacert $STATE/certs/ecdsa.crt https://198.18.2.2/1m -o /tmp/bl2h-1m -w '%{size_download}' 2>&1); want=1048576
+  fi
+  sleep 0.5; kill $T1 $T2; wait $T1 $T2 2>/dev/null
+  echo "try $i: $out"
+  case "$out" in *"$want") ;; *) echo STALL; break;; esac
+done
+kill -USR1 $EP; sleep 0.5; grep counters /tmp/bl2h-engine.log | tail -1
+kill $EP "${FP[@]}" 2>/dev/null; wait 2>/dev/null
+"${B[@]}" lab down --prefix $P --state $STATE >/dev/null 2>&1
