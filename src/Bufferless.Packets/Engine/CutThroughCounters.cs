@@ -24,6 +24,8 @@ public enum DropReason
     KeyUpdateBusy,
     /// <summary>Server data beyond what the client's window and the bounded hold take (the server sends it again).</summary>
     ClientWindowFull,
+    /// <summary>A valid IP packet that is not TCP (or not one the engine parses: IPv6 extension headers), e.g. ICMPv6.</summary>
+    NotTcp,
 }
 
 /// <summary>
@@ -52,6 +54,8 @@ public sealed class CutThroughCounters
     public long RetransmissionMismatches;
     public long ResetsFromClient;
     public long ResetsFromServer;
+    /// <summary>Server segments for a flow the engine had closed, answered with an RST at their ACK number.</summary>
+    public long ResetsToClosedServer;
     public long FlowsExpiredIdle;
     public long FlowsExpiredHandshake;
     public long ProtocolErrors;
@@ -99,7 +103,8 @@ public sealed class CutThroughCounters
         b.Append($"created={FlowsCreated} handshakes={HandshakesCompleted} failed={HandshakesFailed}; ");
         b.Append($"records dec={RecordsDecrypted} enc={RecordsEncrypted} reenc={RetransmissionsReEncrypted} joined={PartialRetransmissionsJoined}; ");
         b.Append($"keyupdates in={KeyUpdatesReceived} out={KeyUpdatesSent} restores={ReadKeyRestores}; ");
-        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough} reordered-held={ServerSegmentsHeld} client-held={ClientSegmentsHeld} newest-kept={ClientNewestKept} timeout-reveals={ClientTimeoutReveals}; drops");
+        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough} reordered-held={ServerSegmentsHeld} client-held={ClientSegmentsHeld} newest-kept={ClientNewestKept} timeout-reveals={ClientTimeoutReveals}; ");
+        b.Append($"resets client={ResetsFromClient} server={ResetsFromServer} to-closed-server={ResetsToClosedServer}; drops");
         foreach (DropReason r in Enum.GetValues<DropReason>())
             if (Drops(r) > 0)
                 b.Append($" {r}={Drops(r)}");

@@ -13,7 +13,7 @@ public sealed partial class CutThroughEngine
         {
             // RFC 5961 §3: only a reset inside what the engine expects is passed on (no blind resets by proxy).
             if (Seq.Ge(seg.SequenceNumber, f.ClientAckSent) && Seq.Lt(seg.SequenceNumber, f.C2sNextC + (1u << 20)))
-                ForwardResetToServer(h, ref f, f.C2sNextS);
+                ResetServerForClient(h, ref f);
             return;
         }
         bool ackMoved = seg.Has(TcpFlags.Ack) && OnClientAck(h, ref f, seg.AcknowledgementNumber, seg.Window);
@@ -26,6 +26,24 @@ public sealed partial class CutThroughEngine
         // nothing for the server passes its ACK only if it moved, so held records do not look like duplicate ACKs.
         if (!sent && (seg.Payload.Length == 0 && !seg.Has(TcpFlags.Fin) || ackMoved))
             SendAckToServer(h, ref f);
+    }
+
+    /// <summary>
+    /// The client reset an established flow: the server must get a reset it accepts. RFC 5961 §3.2: a receiver resets
+    /// only on an RST at exactly its RCV.NXT and answers any other in-window RST with a challenge ACK. The server's
+    /// RCV.NXT is in the engine's translated sequence space and lags the client's own (records held, segments the
+    /// server has not acknowledged or lost), so the engine cannot know it for sure: it sends an RST at the server's
+    /// last ACK and one at the end of what it sent the server, and keeps the slot Closed, where a challenge ACK is
+    /// answered with an RST at its acknowledgement number (RFC 5961 §3.2, RFC 9293 §3.10.7.1), the exact value.
+    /// Removing the flow here left servers established whenever the two differed (a mass close of idle connections).
+    /// </summary>
+    private void ResetServerForClient(int h, ref Flow f)
+    {
+        Counters.ResetsFromClient++;
+        if (f.ServerAck != f.C2sNextS)
+            SendResetToServer(ref f, f.ServerAck);
+        SendResetToServer(ref f, f.C2sNextS);
+        CloseFlow(h, ref f);
     }
 
     /// <summary>The client acknowledged ciphertext: drop whole records from the server-to-client map.</summary>

@@ -152,7 +152,9 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     {
         if (!SegmentCodec.TryParse(packet, out Segment seg))
         {
-            Counters.Drop(DropReason.Malformed);
+            // Not TCP (the kernel's own IPv6 MLD reports and router solicitations when the TUN comes up, ICMP) is not
+            // malformed: it is counted apart so Malformed means broken packets only.
+            Counters.Drop(TcpPacket.TryParse(packet, out _) == TcpPacketStatus.NotTcp ? DropReason.NotTcp : DropReason.Malformed);
             return;
         }
         if (seg.DestinationPort == _options.TlsPort)
@@ -252,6 +254,14 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
                 break;
             default:
                 Counters.Drop(DropReason.FlowClosed);
+                // The engine ended the flow and reset the server, but the server still sends (a challenge ACK for an RST
+                // that missed its RCV.NXT, or data and FINs sent before the RST arrived). RFC 9293 §3.10.7.1 (CLOSED):
+                // a segment with ACK gets <SEQ=SEG.ACK><CTL=RST>, the sequence number the server accepts (RFC 5961 §3.2).
+                if (!seg.Has(TcpFlags.Rst) && seg.Has(TcpFlags.Ack))
+                {
+                    Counters.ResetsToClosedServer++;
+                    SendResetToServer(ref f, seg.AcknowledgementNumber);
+                }
                 break;
         }
         if (_flows[h].State != FlowState.Free)
