@@ -26,7 +26,18 @@ public sealed partial class CutThroughEngine
                 ForwardSyn(ref old);
                 return;
             }
-            if (old.State is not (FlowState.Closed or FlowState.SynSeen or FlowState.SynAckSeen))
+            if (old.State == FlowState.Established && IsNewIncarnation(ref old, ref seg))
+            {
+                // The client closed this 4-tuple (its FIN passed) and opens it again: a Linux client that received the
+                // server's FIN first keeps no TIME-WAIT and soon reuses the port, while the engine still keeps the old flow
+                // for the closing timeout. Dropping the SYN stalled the new connection for that long (hs_load.py: 5 s
+                // timeouts). The server accepts such a SYN in TIME-WAIT (RFC 9293 §3.6.1, RFC 6191 §2), so the engine
+                // does too. A server that has not closed yet would answer with a challenge ACK: reset it first.
+                if (!old.Has(FlowFlags.ServerFin))
+                    SendResetToServer(ref old, old.C2sNextS);
+                Counters.FlowsReopened++;
+            }
+            else if (old.State is not (FlowState.Closed or FlowState.SynSeen or FlowState.SynAckSeen))
             {
                 Counters.Drop(DropReason.UnexpectedInState);
                 return;
@@ -60,6 +71,21 @@ public sealed partial class CutThroughEngine
         f.ClientWindow = seg.Window;
         ForwardSyn(ref f);
         ScheduleTimer(h, ref f);
+    }
+
+    /// <summary>
+    /// A SYN on the 4-tuple of a flow whose client already sent its FIN starts a new connection when its sequence number
+    /// lies beyond everything the old one used (RFC 9293 §3.6.1: the ISN of a new incarnation is above the old final
+    /// sequence number) or, with timestamps, its TSval is newer than the old connection's (RFC 6191 §2). Anything else is
+    /// an old duplicate and is dropped.
+    /// </summary>
+    private static bool IsNewIncarnation(ref Flow old, ref Segment seg)
+    {
+        if (!old.Has(FlowFlags.ClientFin))
+            return false;
+        if (seg.HasTimestamps && old.Has(FlowFlags.ClientTsSeen))
+            return Seq.Gt(seg.TsVal, old.ClientTsVal);
+        return Seq.Ge(seg.SequenceNumber, old.C2sNextC);
     }
 
     private void ForwardSyn(ref Flow f)
