@@ -102,15 +102,21 @@ public sealed partial class CutThroughEngine
         EmitControlToServer(ref f, o, f.Has(FlowFlags.ClientSack), default);
     }
 
-    /// <summary>When the table is full, a half-open or closed flow makes room (a SYN flood cannot evict established flows).</summary>
+    /// <summary>
+    /// When the table is full, a half-open or closed flow makes room (a SYN flood cannot evict established flows). Flows
+    /// whose FINs both passed count as closed: at a high rate of short connections they would otherwise fill the table
+    /// for the closing timeout.
+    /// </summary>
     private bool TryEvict()
     {
         for (int i = 0; i < EvictScan; i++)
         {
             int h = _evictCursor;
             _evictCursor = (_evictCursor + 1) % _flows.Capacity;
-            FlowState state = _flows[h].State;
-            if (state is FlowState.SynSeen or FlowState.SynAckSeen or FlowState.Closed)
+            ref Flow f = ref _flows[h];
+            FlowState state = f.State;
+            if (state is FlowState.SynSeen or FlowState.SynAckSeen or FlowState.Closed
+                || state == FlowState.Established && f.Has(FlowFlags.ClientFin) && f.Has(FlowFlags.ServerFin))
             {
                 RemoveFlow(h);
                 return true;

@@ -28,9 +28,10 @@ public class PortReuseTests
     }
 
     /// <summary>A connection on <see cref="EngineHarness.ClientPort"/> through the whole FIN exchange (server first).</summary>
-    private static EngineHarness ClosedConnection(CutThroughEngine engine, EngineHarness.Router router)
+    private static EngineHarness ClosedConnection(CutThroughEngine engine, EngineHarness.Router router, int port = EngineHarness.ClientPort)
     {
-        var h = new EngineHarness(engine, router, EngineHarness.ClientPort) { ClientIsn = OldIsn };
+        long established = engine.Counters.Flows(FlowState.Established);
+        var h = new EngineHarness(engine, router, port) { ClientIsn = OldIsn };
         h.Establish();
         // The server answers and closes (its FIN first), the client reads to EOF and closes too.
         h.Feed([h.Packet(false, h.ServerNext, h.ClientNext, TcpFlags.Ack | TcpFlags.Fin, default)]);
@@ -44,7 +45,7 @@ public class PortReuseTests
         Assert.NotEqual(0u, clientEnd);
         h.Feed([h.Packet(true, h.ClientNext, clientEnd, TcpFlags.Ack | TcpFlags.Fin, default)]);
         h.Feed([h.Packet(false, h.ServerNext + 1, h.ClientNext + 1, TcpFlags.Ack, default)]);
-        Assert.Equal(1, engine.Counters.Flows(FlowState.Established)); // kept for the closing timeout
+        Assert.Equal(established + 1, engine.Counters.Flows(FlowState.Established)); // kept for the closing timeout
         h.ToServer.Clear();
         h.ToClient.Clear();
         return h;
@@ -100,5 +101,23 @@ public class PortReuseTests
         Assert.Equal(1, engine.Counters.Drops(DropReason.UnexpectedInState));
         Assert.Equal(1, engine.Counters.Flows(FlowState.Established));
         Assert.Equal(0, engine.Counters.FlowsReopened);
+    }
+
+    [Fact]
+    public void TableFullOfClosedConnections_NewSynOnAnotherPort_EvictsOne_CompletesTls()
+    {
+        var router = new EngineHarness.Router();
+        using var engine = new CutThroughEngine(EngineHarness.DefaultOptions(CutThroughMode.Verified, maxFlows: 4), router);
+        var closed = new List<EngineHarness>();
+        for (int i = 0; i < 4; i++)
+            closed.Add(ClosedConnection(engine, router, 30000 + i));
+
+        using var next = new EngineHarness(engine, router, 31000);
+        next.Establish();
+
+        Assert.Equal(0, engine.Counters.Drops(DropReason.TableFull));
+        Assert.Equal(5, engine.Counters.HandshakesCompleted);
+        foreach (EngineHarness h in closed)
+            h.Dispose();
     }
 }
