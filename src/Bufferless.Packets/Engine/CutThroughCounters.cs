@@ -57,6 +57,8 @@ public sealed class CutThroughCounters
     /// <summary>Server segments for a flow the engine had closed, answered with an RST at their ACK number.</summary>
     public long ResetsToClosedServer;
     public long FlowsExpiredIdle;
+    /// <summary>Closing flows (client FIN passed) replaced by a new SYN on the same 4-tuple (a client reusing its port).</summary>
+    public long FlowsReopened;
     public long FlowsExpiredHandshake;
     public long ProtocolErrors;
     public long HeldBytes;
@@ -100,7 +102,7 @@ public sealed class CutThroughCounters
         var b = new StringBuilder();
         b.Append($"flows syn={Flows(Packets.Flows.FlowState.SynSeen)} synack={Flows(Packets.Flows.FlowState.SynAckSeen)} ");
         b.Append($"handshake={Flows(Packets.Flows.FlowState.Handshake)} established={Flows(Packets.Flows.FlowState.Established)} closed={Flows(Packets.Flows.FlowState.Closed)}; ");
-        b.Append($"created={FlowsCreated} handshakes={HandshakesCompleted} failed={HandshakesFailed}; ");
+        b.Append($"created={FlowsCreated} reopened={FlowsReopened} handshakes={HandshakesCompleted} failed={HandshakesFailed}; ");
         b.Append($"records dec={RecordsDecrypted} enc={RecordsEncrypted} reenc={RetransmissionsReEncrypted} joined={PartialRetransmissionsJoined}; ");
         b.Append($"keyupdates in={KeyUpdatesReceived} out={KeyUpdatesSent} restores={ReadKeyRestores}; ");
         b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough} reordered-held={ServerSegmentsHeld} client-held={ClientSegmentsHeld} newest-kept={ClientNewestKept} timeout-reveals={ClientTimeoutReveals}; ");

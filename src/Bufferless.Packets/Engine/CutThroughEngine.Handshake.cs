@@ -26,7 +26,18 @@ public sealed partial class CutThroughEngine
                 ForwardSyn(ref old);
                 return;
             }
-            if (old.State is not (FlowState.Closed or FlowState.SynSeen or FlowState.SynAckSeen))
+            if (old.State == FlowState.Established && IsNewIncarnation(ref old, ref seg))
+            {
+                // The client closed this 4-tuple (its FIN passed) and opens it again: a Linux client that received the
+                // server's FIN first keeps no TIME-WAIT and soon reuses the port, while the engine still keeps the old flow
+                // for the closing timeout. Dropping the SYN stalled the new connection for that long (hs_load.py: 5 s
+                // timeouts). The server accepts such a SYN in TIME-WAIT (RFC 9293 §3.6.1, RFC 6191 §2), so the engine
+                // does too. A server that has not closed yet would answer with a challenge ACK: reset it first.
+                if (!old.Has(FlowFlags.ServerFin))
+                    SendResetToServer(ref old, old.C2sNextS);
+                Counters.FlowsReopened++;
+            }
+            else if (old.State is not (FlowState.Closed or FlowState.SynSeen or FlowState.SynAckSeen))
             {
                 Counters.Drop(DropReason.UnexpectedInState);
                 return;
@@ -62,6 +73,21 @@ public sealed partial class CutThroughEngine
         ScheduleTimer(h, ref f);
     }
 
+    /// <summary>
+    /// A SYN on the 4-tuple of a flow whose client already sent its FIN starts a new connection when its sequence number
+    /// lies beyond everything the old one used (RFC 9293 §3.6.1: the ISN of a new incarnation is above the old final
+    /// sequence number) or, with timestamps, its TSval is newer than the old connection's (RFC 6191 §2). Anything else is
+    /// an old duplicate and is dropped.
+    /// </summary>
+    private static bool IsNewIncarnation(ref Flow old, ref Segment seg)
+    {
+        if (!old.Has(FlowFlags.ClientFin))
+            return false;
+        if (seg.HasTimestamps && old.Has(FlowFlags.ClientTsSeen))
+            return Seq.Gt(seg.TsVal, old.ClientTsVal);
+        return Seq.Ge(seg.SequenceNumber, old.C2sNextC);
+    }
+
     private void ForwardSyn(ref Flow f)
     {
         // Patent Fig. 5 step 204: the MSS the server sees leaves room for the record overhead, so that one server
@@ -76,15 +102,21 @@ public sealed partial class CutThroughEngine
         EmitControlToServer(ref f, o, f.Has(FlowFlags.ClientSack), default);
     }
 
-    /// <summary>When the table is full, a half-open or closed flow makes room (a SYN flood cannot evict established flows).</summary>
+    /// <summary>
+    /// When the table is full, a half-open or closed flow makes room (a SYN flood cannot evict established flows). Flows
+    /// whose FINs both passed count as closed: at a high rate of short connections they would otherwise fill the table
+    /// for the closing timeout.
+    /// </summary>
     private bool TryEvict()
     {
         for (int i = 0; i < EvictScan; i++)
         {
             int h = _evictCursor;
             _evictCursor = (_evictCursor + 1) % _flows.Capacity;
-            FlowState state = _flows[h].State;
-            if (state is FlowState.SynSeen or FlowState.SynAckSeen or FlowState.Closed)
+            ref Flow f = ref _flows[h];
+            FlowState state = f.State;
+            if (state is FlowState.SynSeen or FlowState.SynAckSeen or FlowState.Closed
+                || state == FlowState.Established && f.Has(FlowFlags.ClientFin) && f.Has(FlowFlags.ServerFin))
             {
                 RemoveFlow(h);
                 return true;

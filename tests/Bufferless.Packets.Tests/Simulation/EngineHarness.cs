@@ -91,7 +91,7 @@ internal sealed class EngineHarness : IPacketSink, IDisposable
     public long PacketsOut { get; private set; }
     public long BytesOut { get; private set; }
 
-    public uint ClientIsn { get; } = 0xFFFF_F000; // wraps during a run: sequence arithmetic is exercised
+    public uint ClientIsn { get; init; } = 0xFFFF_F000; // wraps during a run: sequence arithmetic is exercised
     public uint ServerIsn { get; } = 0x7FFF_FF00;
     /// <summary>Next client sequence number (ciphertext) and the client's ACK of the server stream (ciphertext).</summary>
     public uint ClientNext { get; private set; }
@@ -99,6 +99,9 @@ internal sealed class EngineHarness : IPacketSink, IDisposable
     /// <summary>Next server sequence number (plaintext) and the server's ACK of the client stream (plaintext).</summary>
     public uint ServerNext { get; private set; }
     public uint ServerRcvNxt { get; private set; }
+
+    /// <summary>Moves this harness's clock (its TSvals and the time it gives the engine) forward.</summary>
+    public void Advance(uint ms) => _now += ms;
 
     public void Send(ReadOnlySpan<byte> ipPacket)
     {
