@@ -282,12 +282,20 @@ public class Tls12HandshakeTests
                 }
             }
         }
+        // A quarter warms up; the other three are measured one by one. The runtime's tiering can allocate a little on
+        // the calling thread the moment a method's call count trips, once; an allocation per record shows in every round.
         int recordSize = 1400 + 29;
-        int half = incoming.Length / 2 / recordSize * recordSize;
-        RoundTrip(incoming.AsSpan(0, half));
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        RoundTrip(incoming.AsSpan(half));
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        int quarter = incoming.Length / 4 / recordSize * recordSize;
+        RoundTrip(incoming.AsSpan(0, quarter));
+        long fewest = long.MaxValue;
+        for (int round = 1; round <= 3; round++)
+        {
+            int end = round == 3 ? incoming.Length : (round + 1) * quarter;
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            RoundTrip(incoming.AsSpan(round * quarter, end - round * quarter));
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.Equal(0, fewest);
         Assert.Equal((ulong)records + 1, connection.ReadSequence);
     }
 
