@@ -134,12 +134,20 @@ public sealed partial class CutThroughEngine
     /// The window the client gets, in ciphertext bytes: the server's plaintext window plus record overhead, but
     /// never less than one whole record past the ACK, so a record larger than the server's window can still
     /// arrive and be checked (the engine holds it: verified mode's one record per flow).
+    /// With SACK it is also never more than <see cref="CipherHold.Reach"/> past the ACK (which the caller computes
+    /// first, <see cref="AckForClient"/>): beyond that a segment that arrives ahead of a hole is dropped, not kept, and
+    /// the client, sending up to its whole window (1.6 MB in the kernel lab), was left with hundreds of KB neither
+    /// acknowledged nor SACKed; after a timeout it resends only its head, which the engine cannot acknowledge before the
+    /// record ends, and a clean 64 MiB upload stalled (tests/e2e/known-issues/README.md). The right edge, ACK + reach,
+    /// only moves forward (RFC 9293 §3.8.6.2.2: the window is not shrunk).
     /// </summary>
     private ushort WindowToClient(ref Flow f)
     {
         long window = f.ServerWindow;
         window += window / 16 + 512;
         window = Math.Max(window, RecordAssembler.HeaderSize + RecordAssembler.MaxBody);
+        if (f.Has(FlowFlags.ClientSack))
+            window = Math.Min(window, CipherHold.Reach);
         return (ushort)Math.Min(65535, window >> f.ServerWScale);
     }
 
