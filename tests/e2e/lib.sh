@@ -18,13 +18,21 @@ check() {
   if out=$("$@" 2>&1); then ok "$name"; else fail "$name"; printf '%s\n' "$out" | tail -15 | sed 's/^/        /'; fi
 }
 
-bg() { "$@" & E2E_PIDS+=($!); }
+# bg CMD...: starts CMD in the background and remembers it for cleanup. The pid also goes to a file: a process started
+# inside `check` runs in a command substitution (a subshell), whose E2E_PIDS the script never sees.
+bg() {
+  "$@" &
+  E2E_PIDS+=($!)
+  [ -n "${E2E_TMP:-}" ] && echo $! >> "$E2E_TMP/.pids"
+  return 0
+}
 
 cleanup() {
-  local p
-  for p in "${E2E_PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+  local p pids=("${E2E_PIDS[@]:-}")
+  [ -n "${E2E_TMP:-}" ] && [ -f "$E2E_TMP/.pids" ] && mapfile -t -O "${#pids[@]}" pids < "$E2E_TMP/.pids"
+  for p in "${pids[@]}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
   sleep 0.3
-  for p in "${E2E_PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
   [ -n "${E2E_KEEP:-}" ] || rm -rf "${E2E_TMP:-/nonexistent}"
 }
 
