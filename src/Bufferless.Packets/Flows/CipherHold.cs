@@ -24,11 +24,13 @@ internal sealed class CipherHold
     /// </summary>
     public const int Reach = 96 * 1024;
 
-    private struct Entry
+    private struct Entry : IHeldSegment
     {
         public uint Seq;
         public int Offset;
         public int Length;
+        int IHeldSegment.Offset { readonly get => Offset; set => Offset = value; }
+        readonly int IHeldSegment.Length => Length;
         /// <summary>Not named in SACK blocks yet (see <see cref="TryAdd"/>).</summary>
         public bool Withheld;
         /// <summary>Kept beyond the reach (<see cref="TryKeepNewest"/>).</summary>
@@ -323,29 +325,6 @@ internal sealed class CipherHold
         _buffer = null;
     }
 
-    /// <summary>Moves the held bytes together at the front of the buffer.</summary>
-    private void Compact()
-    {
-        for (int i = 1; i < _count; i++)
-        {
-            Entry e = _entries[i];
-            int j = i - 1;
-            while (j >= 0 && _entries[j].Offset > e.Offset)
-            {
-                _entries[j + 1] = _entries[j];
-                j--;
-            }
-            _entries[j + 1] = e;
-        }
-        int at = 0;
-        for (int i = 0; i < _count; i++)
-        {
-            ref Entry e = ref _entries[i];
-            if (e.Offset != at)
-                Buffer.BlockCopy(_buffer!, e.Offset, _buffer!, at, e.Length);
-            e.Offset = at;
-            at += e.Length;
-        }
-        _used = at;
-    }
+    /// <summary>Moves the held bytes together at the front of the buffer (<see cref="HeldSegments.Compact"/>).</summary>
+    private void Compact() => _used = HeldSegments.Compact(_entries.AsSpan(0, _count), _buffer!);
 }

@@ -14,11 +14,13 @@ internal sealed class ReorderHold
     public const int MaxSegments = 192;
     public const int Capacity = 256 * 1024;
 
-    private struct Entry
+    private struct Entry : IHeldSegment
     {
         public uint Seq;
         public int Offset;
         public int Length;
+        int IHeldSegment.Offset { readonly get => Offset; set => Offset = value; }
+        readonly int IHeldSegment.Length => Length;
         public bool Fin;
     }
 
@@ -170,32 +172,8 @@ internal sealed class ReorderHold
         _buffer = null;
     }
 
-    /// <summary>Moves the held bytes together at the front of the buffer (taken entries leave holes behind).</summary>
-    private void Compact()
-    {
-        // Insertion sort by offset (at most MaxSegments entries, no allocation), then slide each down in order.
-        for (int i = 1; i < _count; i++)
-        {
-            Entry e = _entries[i];
-            int j = i - 1;
-            while (j >= 0 && _entries[j].Offset > e.Offset)
-            {
-                _entries[j + 1] = _entries[j];
-                j--;
-            }
-            _entries[j + 1] = e;
-        }
-        int at = 0;
-        for (int i = 0; i < _count; i++)
-        {
-            ref Entry e = ref _entries[i];
-            if (e.Offset != at)
-                Buffer.BlockCopy(_buffer!, e.Offset, _buffer!, at, e.Length);
-            e.Offset = at;
-            at += e.Length;
-        }
-        _used = at;
-    }
+    /// <summary>Moves the held bytes together at the front of the buffer (<see cref="HeldSegments.Compact"/>).</summary>
+    private void Compact() => _used = HeldSegments.Compact(_entries.AsSpan(0, _count), _buffer!);
 
     private void RemoveAt(int i)
     {
