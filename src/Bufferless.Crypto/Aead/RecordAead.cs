@@ -64,6 +64,23 @@ public abstract class RecordOpener : IDisposable
     /// <summary>Checks the tag once every body byte arrived; false on mismatch or if bytes are missing.</summary>
     public abstract bool Finish();
 
+    /// <summary>
+    /// The argument checks every <see cref="Update"/> makes: a record begun, no more than <see cref="Remaining"/>
+    /// body bytes, room for the piece's plaintext. Returns how many of <paramref name="body"/>'s bytes are
+    /// ciphertext (the rest is tag).
+    /// </summary>
+    protected int CiphertextInPiece(bool active, ReadOnlySpan<byte> body, Span<byte> plaintext, int ciphertextRemaining)
+    {
+        if (!active)
+            throw new InvalidOperationException("Begin a record before feeding it");
+        if (body.Length > Remaining)
+            throw new InvalidOperationException("more bytes than the record body holds");
+        int ciphertext = Math.Min(body.Length, ciphertextRemaining);
+        if (plaintext.Length < ciphertext)
+            throw new ArgumentException("plaintext is shorter than the ciphertext in this piece", nameof(plaintext));
+        return ciphertext;
+    }
+
     public void Dispose()
     {
         Dispose(true);

@@ -114,13 +114,7 @@ internal sealed class AesGcmAead : RecordAead
 
         public override int Update(ReadOnlySpan<byte> body, Span<byte> plaintext)
         {
-            if (!_active)
-                throw new InvalidOperationException("Begin a record before feeding it");
-            if (body.Length > Remaining)
-                throw new InvalidOperationException("more bytes than the record body holds");
-            int ct = Math.Min(body.Length, _ciphertextLength - _ciphertextDone);
-            if (plaintext.Length < ct)
-                throw new ArgumentException("plaintext is shorter than the ciphertext in this piece", nameof(plaintext));
+            int ct = CiphertextInPiece(_active, body, plaintext, _ciphertextLength - _ciphertextDone);
             // Tag bytes first: with in-place use they sit after the ciphertext and are never overwritten, but copying
             // them before decrypting keeps that true for any caller.
             ReadOnlySpan<byte> tagPart = body[ct..];

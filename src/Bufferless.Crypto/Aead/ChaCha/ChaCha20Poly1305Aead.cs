@@ -243,13 +243,7 @@ internal sealed unsafe class ChaCha20Poly1305Opener : RecordOpener
 
     public override int Update(ReadOnlySpan<byte> body, Span<byte> plaintext)
     {
-        if (!_active)
-            throw new InvalidOperationException("Begin a record first");
-        if (body.Length > Remaining)
-            throw new InvalidOperationException("more bytes than the record body holds");
-        int ciphertext = Math.Min(body.Length, _ciphertextRemaining);
-        if (plaintext.Length < ciphertext)
-            throw new ArgumentException("plaintext is shorter than the ciphertext in this piece", nameof(plaintext));
+        int ciphertext = CiphertextInPiece(_active, body, plaintext, _ciphertextRemaining);
         if (ciphertext > 0)
         {
             fixed (byte* c = body)

@@ -168,13 +168,7 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override int Update(ReadOnlySpan<byte> body, Span<byte> plaintext)
         {
-            if (!_active)
-                throw new InvalidOperationException("Begin a record first");
-            if (body.Length > Remaining)
-                throw new InvalidOperationException("more bytes than the record body holds");
-            int ciphertext = Math.Min(body.Length, _ciphertextRemaining);
-            if (plaintext.Length < ciphertext)
-                throw new ArgumentException("plaintext is shorter than the ciphertext in this piece", nameof(plaintext));
+            int ciphertext = CiphertextInPiece(_active, body, plaintext, _ciphertextRemaining);
             // Tag bytes first: with in-place use they follow the ciphertext and are never overwritten, but copying
             // them before decrypting keeps that true for any caller.
             ReadOnlySpan<byte> tagBytes = body[ciphertext..];
