@@ -15,6 +15,7 @@
 # not know through unchanged. The policy rules are removed again on exit, leaving the plain lab.sh lab.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$ROOT/bench/lab/common.sh"
 LAB=${BENCH_LAB:-$ROOT/../shared/bench}
 export BENCH_STATE=${BENCH_STATE:-/tmp/bench-lab}
 PEERS=("$@"); [ ${#PEERS[@]} -gt 0 ] || PEERS=(haproxy nginx)
@@ -49,13 +50,7 @@ start_engine() { # start_engine ecdsa|rsa
   done
   echo "engine did not start"; cat "$BENCH_STATE/log/bufferless-engine-$1.log"; return 1
 }
-stop_engine() {
-  [ -f "$PIDFILE" ] || return 0
-  kill "$(cat "$PIDFILE")" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$(cat "$PIDFILE")" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$(cat "$PIDFILE")" 2>/dev/null || true
-  rm -f "$PIDFILE"
-}
+stop_engine() { stop_pidfile "$PIDFILE"; }
 uninstall_rules() {
   stop_engine
   ip -n bl-accel rule del table 100 2>/dev/null || true; ip -n bl-accel rule del table 100 2>/dev/null || true

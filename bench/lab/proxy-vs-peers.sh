@@ -8,6 +8,7 @@
 # Writes bench/results/proxy-<timestamp>.{txt,md}. Needs root and the lab's apt packages (see its README).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$ROOT/bench/lab/common.sh"
 LAB=${BENCH_LAB:-$ROOT/../shared/bench}
 export BENCH_STATE=${BENCH_STATE:-/tmp/bench-lab}
 PEERS=("$@"); [ ${#PEERS[@]} -gt 0 ] || PEERS=(haproxy nginx)
@@ -41,13 +42,7 @@ start_bufferless() { # start_bufferless ecdsa|rsa
   done
   echo "bufferless did not start"; cat "$BENCH_STATE/log/bufferless-$1.log"; return 1
 }
-stop_bufferless() {
-  [ -f "$PIDFILE" ] || return 0
-  kill "$(cat "$PIDFILE")" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$(cat "$PIDFILE")" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$(cat "$PIDFILE")" 2>/dev/null || true
-  rm -f "$PIDFILE"
-}
+stop_bufferless() { stop_pidfile "$PIDFILE"; }
 trap stop_bufferless EXIT
 
 mkdir -p "$BENCH_STATE/log"
