@@ -62,7 +62,7 @@ internal struct OwnRecordBytes
 internal struct Flow
 {
     public FlowKey Key;
-    /// <summary>Next slot in the hash chain or free list (-1: none).</summary>
+    /// <summary>Next slot in the hash chain or free list, as handle + 1 (0: none); owned by <see cref="FlowTable"/>.</summary>
     public int Next;
     /// <summary>Bumped whenever the slot is freed, so stale timers and handles are recognised.</summary>
     public int Generation;

@@ -6,11 +6,15 @@ namespace Bufferless.Packets.Flows;
 /// </summary>
 internal sealed class FlowTable
 {
+    // Links (bucket heads, Flow.Next, the free list) hold handle + 1, so 0 means "none" and a fresh table needs no
+    // initialising pass: slots at or past the high-water mark have never been used and their pages are never touched,
+    // so a table sized for 65,536 flows costs resident memory only for the flows it has actually held.
     private readonly Flow[] _flows;
     private readonly int[] _buckets;
     private readonly int _bucketMask;
     private readonly ulong _seed;
     private int _freeHead;
+    private int _highWater;
 
     public FlowTable(int capacity, ulong seed)
     {
@@ -20,38 +24,48 @@ internal sealed class FlowTable
         _buckets = new int[buckets];
         _bucketMask = buckets - 1;
         _seed = seed;
-        Array.Fill(_buckets, -1);
-        for (int i = 0; i < capacity; i++)
-            _flows[i].Next = i + 1 < capacity ? i + 1 : -1;
-        _freeHead = 0;
     }
 
     public int Capacity => _flows.Length;
     public int Count { get; private set; }
 
+    /// <summary>Slots handed out at least once; slots at or beyond it are untouched (<see cref="FlowState.Free"/>).</summary>
+    public int HighWater => _highWater;
+
     public ref Flow this[int handle] => ref _flows[handle];
 
     public int Find(in FlowKey key)
     {
-        int h = _buckets[key.Hash(_seed) & _bucketMask];
+        int h = _buckets[key.Hash(_seed) & _bucketMask] - 1;
         while (h >= 0)
         {
             ref Flow f = ref _flows[h];
             if (f.Key == key)
                 return h;
-            h = f.Next;
+            h = f.Next - 1;
         }
         return -1;
     }
 
-    /// <summary>Takes a free slot for <paramref name="key"/> (zeroed, state <see cref="FlowState.Free"/>); -1 when full.</summary>
+    /// <summary>Takes a free slot for <paramref name="key"/> (zeroed, state <see cref="FlowState.Free"/>); -1 when full.
+    /// Freed slots are reused first; a fresh slot is taken only when none is free.</summary>
     public int Add(in FlowKey key)
     {
-        int h = _freeHead;
-        if (h < 0)
+        int h;
+        if (_freeHead != 0)
+        {
+            h = _freeHead - 1;
+            _freeHead = _flows[h].Next;
+        }
+        else if (_highWater < _flows.Length)
+        {
+            h = _highWater++;
+        }
+        else
+        {
             return -1;
+        }
         ref Flow f = ref _flows[h];
-        _freeHead = f.Next;
         int generation = f.Generation;
         f = default;
         f.Generation = generation;
@@ -60,7 +74,7 @@ internal sealed class FlowTable
         f.RetransmitDeadline = long.MaxValue;
         ref int bucket = ref _buckets[key.Hash(_seed) & _bucketMask];
         f.Next = bucket;
-        bucket = h;
+        bucket = h + 1;
         Count++;
         return h;
     }
@@ -69,16 +83,16 @@ internal sealed class FlowTable
     {
         ref Flow f = ref _flows[handle];
         ref int link = ref _buckets[f.Key.Hash(_seed) & _bucketMask];
-        while (link >= 0 && link != handle)
-            link = ref _flows[link].Next;
-        if (link != handle)
+        while (link != 0 && link != handle + 1)
+            link = ref _flows[link - 1].Next;
+        if (link != handle + 1)
             throw new InvalidOperationException("flow not in the table");
         link = f.Next;
         int generation = f.Generation + 1;
         f = default;
         f.Generation = generation;
         f.Next = _freeHead;
-        _freeHead = handle;
+        _freeHead = handle + 1;
         Count--;
     }
 

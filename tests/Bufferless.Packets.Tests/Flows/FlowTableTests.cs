@@ -37,6 +37,63 @@ public class FlowTableTests
     }
 
     [Fact]
+    public void Add_FreshTable_TouchesSlotsInOrderAndReusesFreedOnesFirst()
+    {
+        // The table's memory is resident only for slots it has used: fresh slots are taken in order, and a freed
+        // slot is taken before any fresh one, so the high-water mark follows the peak number of flows, not the churn.
+        var table = new FlowTable(1000, 3);
+        Assert.Equal(0, table.HighWater);
+        for (int i = 0; i < 10; i++)
+            Assert.Equal(i, table.Add(Key(i)));
+        Assert.Equal(10, table.HighWater);
+        table.Remove(table.Find(Key(3)));
+        table.Remove(table.Find(Key(7)));
+        for (int round = 0; round < 100; round++)
+        {
+            int a = table.Add(Key(500 + round));
+            int b = table.Add(Key(600 + round));
+            Assert.True(a is 3 or 7 && b is 3 or 7 && a != b, $"round {round}: got {a}, {b}");
+            table.Remove(a);
+            table.Remove(b);
+        }
+        Assert.Equal(10, table.HighWater);
+        Assert.Equal(8, table.Count);
+        for (int i = 0; i < 10; i++)
+            Assert.Equal(i is 3 or 7 ? -1 : i, table.Find(Key(i)));
+        Assert.False(table.IsLive(10));
+    }
+
+    [Fact]
+    public void Find_ManyKeysInFewBuckets_ChainsStayIntact()
+    {
+        // A capacity of 4 gives 8 buckets: 200 adds and removes in random order exercise long chains and unlinking
+        // from the middle of a chain, against a dictionary as the model.
+        var table = new FlowTable(4, 11);
+        var model = new Dictionary<int, int>();
+        var rng = new Random(5);
+        for (int step = 0; step < 2000; step++)
+        {
+            int k = rng.Next(12);
+            if (model.TryGetValue(k, out int h))
+            {
+                Assert.Equal(h, table.Find(Key(k)));
+                table.Remove(h);
+                model.Remove(k);
+            }
+            else
+            {
+                int added = table.Add(Key(k));
+                Assert.Equal(model.Count < 4, added >= 0);
+                if (added >= 0)
+                    model[k] = added;
+            }
+            for (int j = 0; j < 12; j++)
+                Assert.Equal(model.TryGetValue(j, out int e) ? e : -1, table.Find(Key(j)));
+        }
+        Assert.True(table.HighWater <= 4);
+    }
+
+    [Fact]
     public void FlowKey_IPv4AndIPv6_RoundTripAddresses()
     {
         var v4 = FlowKey.Create([198, 18, 1, 2], [198, 18, 2, 2], 5000);
