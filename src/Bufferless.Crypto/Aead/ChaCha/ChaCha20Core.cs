@@ -87,8 +87,22 @@ internal static unsafe class ChaCha20Core
     /// writes them to <paramref name="dst"/> (both may be the same), or writes the keystream itself when
     /// <paramref name="src"/> is null.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Blocks16(uint* input, byte* src, byte* dst)
+    {
+        if (src == null)
+            Blocks16(input, null, null, 0, dst);
+        else
+            Blocks16(input, src, dst, 16, null);
+    }
+
+    /// <summary>
+    /// 16 blocks with counters <c>input[12] + 0..15</c>, split at a block boundary: blocks 0 to
+    /// <paramref name="directBlocks"/> - 1 are XORed into <paramref name="src"/> and written to <paramref name="dst"/>
+    /// (both may be the same), the others are written as keystream to <paramref name="keystream"/> at their offset in
+    /// the batch (a piece that ends inside the batch decrypts its whole blocks without a round trip through the buffer).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Blocks16(uint* input, byte* src, byte* dst, int directBlocks, byte* keystream)
     {
         Vector512<uint> x0 = Vector512.Create(input[0]), x1 = Vector512.Create(input[1]), x2 = Vector512.Create(input[2]), x3 = Vector512.Create(input[3]);
         Vector512<uint> x4 = Vector512.Create(input[4]), x5 = Vector512.Create(input[5]), x6 = Vector512.Create(input[6]), x7 = Vector512.Create(input[7]);
@@ -131,17 +145,25 @@ internal static unsafe class ChaCha20Core
         Swap(ref x0, ref x1, lo1, hi1); Swap(ref x2, ref x3, lo1, hi1); Swap(ref x4, ref x5, lo1, hi1); Swap(ref x6, ref x7, lo1, hi1);
         Swap(ref x8, ref x9, lo1, hi1); Swap(ref x10, ref x11, lo1, hi1); Swap(ref x12, ref x13, lo1, hi1); Swap(ref x14, ref x15, lo1, hi1);
 
-        if (src != null)
-        {
-            x0 ^= Vector512.Load((uint*)src); x1 ^= Vector512.Load((uint*)(src + 64)); x2 ^= Vector512.Load((uint*)(src + 128)); x3 ^= Vector512.Load((uint*)(src + 192));
-            x4 ^= Vector512.Load((uint*)(src + 256)); x5 ^= Vector512.Load((uint*)(src + 320)); x6 ^= Vector512.Load((uint*)(src + 384)); x7 ^= Vector512.Load((uint*)(src + 448));
-            x8 ^= Vector512.Load((uint*)(src + 512)); x9 ^= Vector512.Load((uint*)(src + 576)); x10 ^= Vector512.Load((uint*)(src + 640)); x11 ^= Vector512.Load((uint*)(src + 704));
-            x12 ^= Vector512.Load((uint*)(src + 768)); x13 ^= Vector512.Load((uint*)(src + 832)); x14 ^= Vector512.Load((uint*)(src + 896)); x15 ^= Vector512.Load((uint*)(src + 960));
-        }
-        x0.Store((uint*)dst); x1.Store((uint*)(dst + 64)); x2.Store((uint*)(dst + 128)); x3.Store((uint*)(dst + 192));
-        x4.Store((uint*)(dst + 256)); x5.Store((uint*)(dst + 320)); x6.Store((uint*)(dst + 384)); x7.Store((uint*)(dst + 448));
-        x8.Store((uint*)(dst + 512)); x9.Store((uint*)(dst + 576)); x10.Store((uint*)(dst + 640)); x11.Store((uint*)(dst + 704));
-        x12.Store((uint*)(dst + 768)); x13.Store((uint*)(dst + 832)); x14.Store((uint*)(dst + 896)); x15.Store((uint*)(dst + 960));
+        // Row j is block j. Each row reads its own 64 source bytes before it stores (in-place safe).
+        Put(x0, 0, directBlocks, src, dst, keystream); Put(x1, 1, directBlocks, src, dst, keystream);
+        Put(x2, 2, directBlocks, src, dst, keystream); Put(x3, 3, directBlocks, src, dst, keystream);
+        Put(x4, 4, directBlocks, src, dst, keystream); Put(x5, 5, directBlocks, src, dst, keystream);
+        Put(x6, 6, directBlocks, src, dst, keystream); Put(x7, 7, directBlocks, src, dst, keystream);
+        Put(x8, 8, directBlocks, src, dst, keystream); Put(x9, 9, directBlocks, src, dst, keystream);
+        Put(x10, 10, directBlocks, src, dst, keystream); Put(x11, 11, directBlocks, src, dst, keystream);
+        Put(x12, 12, directBlocks, src, dst, keystream); Put(x13, 13, directBlocks, src, dst, keystream);
+        Put(x14, 14, directBlocks, src, dst, keystream); Put(x15, 15, directBlocks, src, dst, keystream);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(Vector512<uint> x, int block, int directBlocks, byte* src, byte* dst, byte* keystream)
+    {
+        int at = BlockSize * block;
+        if (block < directBlocks)
+            (x ^ Vector512.Load((uint*)(src + at))).Store((uint*)(dst + at));
+        else
+            x.Store((uint*)(keystream + at));
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Bufferless.Crypto.Aead;
 
@@ -269,8 +270,21 @@ internal unsafe struct ChaChaPolyState
             }
             if (length > 0)
             {
-                Refill(input);
-                Xor(src, ks, dst, length);
+                if (Wide)
+                {
+                    // The piece's whole blocks straight to the output, the rest of the batch to the buffer.
+                    int direct = length / ChaCha20Core.BlockSize;
+                    ChaCha20Core.Blocks16(input, src, dst, direct, ks);
+                    input[12] += 16;
+                    KeystreamLength = ChaCha20Core.WideBatch;
+                    int at = direct * ChaCha20Core.BlockSize;
+                    Xor(src + at, ks + at, dst + at, length - at);
+                }
+                else
+                {
+                    Refill(input);
+                    Xor(src, ks, dst, length);
+                }
                 KeystreamPos = length;
             }
         }
@@ -305,6 +319,14 @@ internal unsafe struct ChaChaPolyState
         {
             for (; i + 64 <= n; i += 64)
                 (Vector512.Load(a + i) ^ Vector512.Load(b + i)).Store(dst + i);
+        }
+        if (i < n && n - i < 64 && Avx512BW.IsSupported)
+        {
+            // The last 1..63 bytes in one masked pass (masked-off bytes are neither read nor written).
+            Vector512<byte> mask = Vector512.LessThan(Vector512<byte>.Indices, Vector512.Create((byte)(n - i)));
+            Vector512<byte> x = Avx512BW.MaskLoad(a + i, mask, Vector512<byte>.Zero) ^ Avx512BW.MaskLoad(b + i, mask, Vector512<byte>.Zero);
+            Avx512BW.MaskStore(dst + i, mask, x);
+            return;
         }
         for (; i + 16 <= n; i += 16)
             (Vector128.Load(a + i) ^ Vector128.Load(b + i)).Store(dst + i);
