@@ -59,7 +59,7 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
             _whole.Seal(nonce, aad, plaintext, body);
             return;
         }
-        _state->Start(_key, nonce, aad, _wide);
+        _state->Start(_key, nonce, aad, _wide, plaintext.Length);
         _state->Crypt(plaintext, body, decrypt: false);
         fixed (byte* tag = body.Slice(plaintext.Length, TagSize))
             _state->ComputeTag(tag);
@@ -81,7 +81,7 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
         Span<byte> received = stackalloc byte[TagSize];
         body[n..].CopyTo(received); // before an in-place decryption could touch it
         Span<byte> expected = stackalloc byte[TagSize];
-        _state->Start(_key, nonce, aad, _wide);
+        _state->Start(_key, nonce, aad, _wide, n);
         _state->Crypt(body[..n], plaintext, decrypt: true);
         fixed (byte* tag = expected)
             _state->ComputeTag(tag);
@@ -159,7 +159,7 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
             ObjectDisposedException.ThrowIf(_aead._disposed, _aead);
             ChaCha20Poly1305Aead.CheckNonce(nonce);
             ArgumentOutOfRangeException.ThrowIfNegative(ciphertextLength);
-            _state->Start(_aead._key, nonce, aad, _aead._wide, _mac is null ? IntPtr.Zero : _mac.Context);
+            _state->Start(_aead._key, nonce, aad, _aead._wide, ciphertextLength, _mac is null ? IntPtr.Zero : _mac.Context);
             _ciphertextRemaining = ciphertextLength;
             _tagFilled = 0;
             _active = true;
