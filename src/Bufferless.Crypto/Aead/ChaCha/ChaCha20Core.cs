@@ -87,6 +87,7 @@ internal static unsafe class ChaCha20Core
     /// writes them to <paramref name="dst"/> (both may be the same), or writes the keystream itself when
     /// <paramref name="src"/> is null.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Blocks16(uint* input, byte* src, byte* dst)
     {
         if (src == null)
