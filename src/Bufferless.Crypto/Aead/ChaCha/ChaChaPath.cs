@@ -36,7 +36,7 @@ internal static class ChaChaPaths
     public static bool IsSupported(ChaChaPath path) => path switch
     {
         ChaChaPath.Auto or ChaChaPath.Evp or ChaChaPath.Portable => true,
-        ChaChaPath.Wide or ChaChaPath.Hybrid => Avx512F.IsSupported && Avx512BW.IsSupported,
+        ChaChaPath.Wide or ChaChaPath.Hybrid => Avx512F.IsSupported && Avx512F.VL.IsSupported && Avx512BW.IsSupported,
         _ => false,
     };
 

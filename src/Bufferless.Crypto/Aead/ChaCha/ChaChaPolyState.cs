@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Bufferless.Crypto.Aead;
 
@@ -20,6 +21,9 @@ internal unsafe struct ChaChaPolyState
     public fixed byte PolyPartial[16];
     public ulong H0, H1, H2, R0, R1, Pad0, Pad1;
     public ulong AadBytes, TextBytes;
+
+    /// <summary>The record's payload length when known (Seal, Open, the opener), else ulong.MaxValue.</summary>
+    public ulong TextLimit;
     public int KeystreamPos, KeystreamLength, PolyPartialLength;
     public bool Wide, PowersReady;
 
@@ -39,20 +43,32 @@ internal unsafe struct ChaChaPolyState
 
     /// <summary>RFC 8439 §2.8: the one-time Poly1305 key from block 0, then the AAD and its padding.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Start(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, bool wide, IntPtr macContext = default)
+    public void Start(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, bool wide, long textLength, IntPtr macContext = default)
     {
         Wide = wide;
         MacContext = macContext;
+        TextLimit = (ulong)textLength;
+        int batch = ChaCha20Core.WideBatch;
         fixed (uint* input = Input)
         fixed (byte* ks = Keystream)
         {
             ChaCha20Core.InitInput(input, key, 0, nonce);
             // §2.6: the one-time key is the first 32 bytes of block 0. The wide path makes blocks 0..15 in one pass
-            // and keeps 1..15 as the payload's first keystream (one pass instead of a lone block plus a pass).
-            if (wide)
+            // and keeps 1..15 as the payload's first keystream (one pass instead of a lone block plus a pass);
+            // blocks 0..7 when the payload fits in 7 blocks.
+            if (wide && textLength <= ChaCha20Core.WideBatch / 2 - ChaCha20Core.BlockSize)
+            {
+                ChaCha20Core.Blocks8(input, ks);
+                batch = ChaCha20Core.WideBatch / 2;
+            }
+            else if (wide)
+            {
                 ChaCha20Core.Blocks16(input, null, ks);
+            }
             else
+            {
                 ChaCha20Core.Block(input, 0, ks);
+            }
             Poly1305Core.Clamp(new ReadOnlySpan<byte>(ks, 16), out R0, out R1);
             Pad0 = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(ks + 16, 8));
             Pad1 = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(ks + 24, 8));
@@ -60,9 +76,9 @@ internal unsafe struct ChaChaPolyState
                 MacFailed();
             new Span<byte>(ks, ChaCha20Core.BlockSize).Clear();
             // §2.8: the payload starts at block counter 1.
-            input[12] = wide ? 16u : 1u;
+            input[12] = wide ? (uint)(batch / ChaCha20Core.BlockSize) : 1u;
             KeystreamPos = wide ? ChaCha20Core.BlockSize : 0;
-            KeystreamLength = wide ? ChaCha20Core.WideBatch : 0;
+            KeystreamLength = wide ? batch : 0;
         }
         H0 = H1 = H2 = 0;
         PolyPartialLength = 0;
@@ -93,6 +109,7 @@ internal unsafe struct ChaChaPolyState
     public void SeekKeystream(ReadOnlySpan<byte> key, ReadOnlySpan<byte> nonce, long offset, bool wide)
     {
         Wide = wide;
+        TextLimit = ulong.MaxValue;
         fixed (uint* input = Input)
         {
             ChaCha20Core.InitInput(input, key, (uint)(1 + offset / ChaCha20Core.BlockSize), nonce);
@@ -269,8 +286,30 @@ internal unsafe struct ChaChaPolyState
             }
             if (length > 0)
             {
-                Refill(input);
-                Xor(src, ks, dst, length);
+                if (Wide && length <= ChaCha20Core.WideBatch / 2 && TextLimit >= TextBytes
+                    && TextLimit - TextBytes <= (ulong)(ChaCha20Core.WideBatch / 2 - length))
+                {
+                    // The record ends within 8 blocks: a half-width pass (TextBytes already counts this piece).
+                    ChaCha20Core.Blocks8(input, ks);
+                    input[12] += 8;
+                    KeystreamLength = ChaCha20Core.WideBatch / 2;
+                    Xor(src, ks, dst, length);
+                }
+                else if (Wide)
+                {
+                    // The piece's whole blocks straight to the output, the rest of the batch to the buffer.
+                    int direct = length / ChaCha20Core.BlockSize;
+                    ChaCha20Core.Blocks16(input, src, dst, direct, ks);
+                    input[12] += 16;
+                    KeystreamLength = ChaCha20Core.WideBatch;
+                    int at = direct * ChaCha20Core.BlockSize;
+                    Xor(src + at, ks + at, dst + at, length - at);
+                }
+                else
+                {
+                    Refill(input);
+                    Xor(src, ks, dst, length);
+                }
                 KeystreamPos = length;
             }
         }
@@ -305,6 +344,14 @@ internal unsafe struct ChaChaPolyState
         {
             for (; i + 64 <= n; i += 64)
                 (Vector512.Load(a + i) ^ Vector512.Load(b + i)).Store(dst + i);
+        }
+        if (i < n && n - i < 64 && Avx512BW.IsSupported)
+        {
+            // The last 1..63 bytes in one masked pass (masked-off bytes are neither read nor written).
+            Vector512<byte> mask = Vector512.LessThan(Vector512<byte>.Indices, Vector512.Create((byte)(n - i)));
+            Vector512<byte> x = Avx512BW.MaskLoad(a + i, mask, Vector512<byte>.Zero) ^ Avx512BW.MaskLoad(b + i, mask, Vector512<byte>.Zero);
+            Avx512BW.MaskStore(dst + i, mask, x);
+            return;
         }
         for (; i + 16 <= n; i += 16)
             (Vector128.Load(a + i) ^ Vector128.Load(b + i)).Store(dst + i);

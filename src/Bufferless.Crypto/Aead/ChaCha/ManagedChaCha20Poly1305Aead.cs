@@ -11,10 +11,13 @@ namespace Bufferless.Crypto.Aead;
 /// one-call operations and one per opener; nothing is allocated per record or per piece.
 /// </summary>
 /// <remarks>
-/// Measured (shared 2-core machine, Stopwatch loop pinned to one CPU, best of 7, 16 KiB record in 1448-byte pieces):
-/// Hybrid 5.9 us, Wide 6.9 us, libcrypto EVP 8.4 us; whole-record Open: EVP 4.8 us, Wide 5.5 us. The wide ChaCha20
-/// alone runs 16 KiB in ~3.3 us (`openssl speed -evp chacha20`: 3.2 us); the managed Poly1305 has only VPMULUDQ
-/// (.NET 10 exposes no AVX-512 IFMA), which is why libcrypto's Poly1305 wins on this CPU even with a call per piece.
+/// Measured (shared 2-core machine, thread CPU time pinned to one CPU, best of 20 windows, 16 KiB record in 1448-byte
+/// pieces): Hybrid 5.55-5.9 us (5.7-6.0 us before a piece's last batch went straight to the output and a record's
+/// last 8 blocks took a half-width pass), Wide 6.6-6.9 us, libcrypto EVP 8.2-8.3 us; `openssl speed` 4.45-4.5 us.
+/// What is left is Poly1305: libcrypto's takes ~1.3 us for 16 KiB in one call and ~1.75 us in 12 calls, the wide
+/// ChaCha20 ~3.1-3.3 us. A Poly1305 on AVX-512 IFMA of our own (a C prototype outside the tree; .NET 10 exposes no
+/// IFMA) was no faster than libcrypto's (~1.15 us per 16 KiB: 512-bit IFMA issues about every other cycle here), so
+/// reaching 0.9x of `openssl speed` would need ChaCha20 and Poly1305 stitched in one native loop.
 /// </remarks>
 internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
 {
@@ -59,7 +62,7 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
             _whole.Seal(nonce, aad, plaintext, body);
             return;
         }
-        _state->Start(_key, nonce, aad, _wide);
+        _state->Start(_key, nonce, aad, _wide, plaintext.Length);
         _state->Crypt(plaintext, body, decrypt: false);
         fixed (byte* tag = body.Slice(plaintext.Length, TagSize))
             _state->ComputeTag(tag);
@@ -81,7 +84,7 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
         Span<byte> received = stackalloc byte[TagSize];
         body[n..].CopyTo(received); // before an in-place decryption could touch it
         Span<byte> expected = stackalloc byte[TagSize];
-        _state->Start(_key, nonce, aad, _wide);
+        _state->Start(_key, nonce, aad, _wide, n);
         _state->Crypt(body[..n], plaintext, decrypt: true);
         fixed (byte* tag = expected)
             _state->ComputeTag(tag);
@@ -159,7 +162,7 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
             ObjectDisposedException.ThrowIf(_aead._disposed, _aead);
             ChaCha20Poly1305Aead.CheckNonce(nonce);
             ArgumentOutOfRangeException.ThrowIfNegative(ciphertextLength);
-            _state->Start(_aead._key, nonce, aad, _aead._wide, _mac is null ? IntPtr.Zero : _mac.Context);
+            _state->Start(_aead._key, nonce, aad, _aead._wide, ciphertextLength, _mac is null ? IntPtr.Zero : _mac.Context);
             _ciphertextRemaining = ciphertextLength;
             _tagFilled = 0;
             _active = true;

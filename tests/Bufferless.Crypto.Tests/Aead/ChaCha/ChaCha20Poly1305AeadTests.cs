@@ -389,6 +389,90 @@ public class ChaCha20Poly1305AeadTests
         }
     }
 
+    /// <summary>
+    /// A record cut into three pieces at every offset around the 16-byte (Poly1305 block), 64-byte (ChaCha20 block),
+    /// 128-byte (wide Poly1305 group) and 1,024-byte (keystream batch) edges, then at a second offset a short or a
+    /// batch-sized step further: exercises the keystream and partial blocks carried between pieces (whole blocks of a
+    /// piece's last batch go straight to the output, the rest is kept), in place and into a separate buffer.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Opener_CutsAroundBlockEdges_MatchPlatform(string path)
+    {
+        byte[] key = RandomNumberGenerator.GetBytes(32), nonce = RandomNumberGenerator.GetBytes(12), aad = RandomNumberGenerator.GetBytes(5);
+        const int Length = 2200;
+        byte[] pt = RandomNumberGenerator.GetBytes(Length);
+        var body = new byte[Length + 16];
+        using (var platform = new ChaCha20Poly1305(key))
+            platform.Encrypt(nonce, pt, body.AsSpan(0, Length), body.AsSpan(Length), aad);
+        using RecordAead aead = Create(key, path);
+        using RecordOpener opener = aead.CreateOpener();
+        var cuts = new List<int>();
+        foreach (int edge in new[] { 16, 64, 128, 1024, 2048 })
+            for (int c = Math.Max(0, edge - 17); c <= edge + 17; c++)
+                cuts.Add(c);
+        cuts.AddRange(new[] { 1, 2, 15, 17, 31, 33, 63, 65, 95, 97, 1448 });
+        var output = new byte[Length];
+        var work = new byte[body.Length];
+        foreach (int first in cuts)
+        {
+            foreach (int step in new[] { 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 1023, 1024, 1025 })
+            {
+                int second = Math.Min(first + step, body.Length);
+                foreach (bool inPlace in new[] { false, true })
+                {
+                    body.CopyTo(work);
+                    Array.Clear(output);
+                    byte[] target = inPlace ? work : output;
+                    opener.Begin(nonce, aad, Length);
+                    int written = 0;
+                    written += opener.Update(work.AsSpan(0, first), target.AsSpan(written));
+                    written += opener.Update(work.AsSpan(first, second - first), target.AsSpan(written));
+                    written += opener.Update(work.AsSpan(second), target.AsSpan(written));
+                    Assert.Equal(Length, written);
+                    Assert.True(opener.Finish(), $"cuts {first} {second} in place {inPlace}");
+                    Assert.True(pt.AsSpan().SequenceEqual(target.AsSpan(0, Length)), $"cuts {first} {second} in place {inPlace}");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every record length up to 1,100 bytes (the wide path's half-width pass covers a record's last 8 blocks and
+    /// whole records of up to 7 blocks): Seal, Open and the opener cut once at a random offset, against the platform.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void AllEntryPoints_EveryLengthTo1100_MatchPlatform(string path)
+    {
+        byte[] key = RandomNumberGenerator.GetBytes(32), nonce = RandomNumberGenerator.GetBytes(12), aad = RandomNumberGenerator.GetBytes(13);
+        using var platform = new ChaCha20Poly1305(key);
+        using RecordAead aead = Create(key, path);
+        using RecordOpener opener = aead.CreateOpener();
+        var rng = new Random(1100);
+        byte[] all = RandomNumberGenerator.GetBytes(1100);
+        for (int length = 0; length <= 1100; length++)
+        {
+            byte[] pt = all[..length];
+            var body = new byte[length + 16];
+            platform.Encrypt(nonce, pt, body.AsSpan(0, length), body.AsSpan(length), aad);
+            var sealedBody = new byte[length + 16];
+            aead.Seal(nonce, aad, pt, sealedBody);
+            Assert.True(body.AsSpan().SequenceEqual(sealedBody), $"seal {length}");
+            var output = new byte[length];
+            Assert.True(aead.Open(nonce, aad, body, output), $"open {length}");
+            Assert.Equal(pt, output);
+            Array.Clear(output);
+            int cut = rng.Next(body.Length + 1);
+            opener.Begin(nonce, aad, length);
+            int written = opener.Update(body.AsSpan(0, cut), output);
+            written += opener.Update(body.AsSpan(cut), output.AsSpan(written));
+            Assert.Equal(length, written);
+            Assert.True(opener.Finish(), $"opener {length} cut {cut}");
+            Assert.Equal(pt, output);
+        }
+    }
+
     /// <summary>Feeds the body to the opener in random pieces (often 1 byte, sometimes splitting the tag).</summary>
     internal static bool OpenStreaming(RecordOpener opener, byte[] nonce, byte[] aad, byte[] body, byte[] output, Random rng)
     {
