@@ -74,6 +74,13 @@ public sealed class CutThroughCounters
     public long ClientNewestKept;
     /// <summary>Times a client resent its head after a silence (a timeout) and a withheld segment was SACKed for it.</summary>
     public long ClientTimeoutReveals;
+    /// <summary>
+    /// Bufferless mode: times a client that resent its head after a timeout was acknowledged inside the record being
+    /// assembled, up to what the server acknowledged (the record's MAC state then hard state).
+    /// </summary>
+    public long RecordPartAcks;
+    /// <summary>Flows reset because a partly acknowledged record could no longer be finished (its state lost, or a server-side loss in it).</summary>
+    public long LostRecordStateResets;
     /// <summary>Bytes of server retransmission pieces waiting for the rest of their record (DESIGN.md §6).</summary>
     public long PartialHeldBytes;
     /// <summary>Server bytes held because the client's window was full (the patent's small-window case).</summary>
@@ -105,7 +112,7 @@ public sealed class CutThroughCounters
         b.Append($"created={FlowsCreated} reopened={FlowsReopened} handshakes={HandshakesCompleted} failed={HandshakesFailed}; ");
         b.Append($"records dec={RecordsDecrypted} enc={RecordsEncrypted} reenc={RetransmissionsReEncrypted} joined={PartialRetransmissionsJoined}; ");
         b.Append($"keyupdates in={KeyUpdatesReceived} out={KeyUpdatesSent} restores={ReadKeyRestores}; ");
-        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough} reordered-held={ServerSegmentsHeld} client-held={ClientSegmentsHeld} newest-kept={ClientNewestKept} timeout-reveals={ClientTimeoutReveals}; ");
+        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough} reordered-held={ServerSegmentsHeld} client-held={ClientSegmentsHeld} newest-kept={ClientNewestKept} timeout-reveals={ClientTimeoutReveals} part-acks={RecordPartAcks} lost-record-resets={LostRecordStateResets}; ");
         b.Append($"resets client={ResetsFromClient} server={ResetsFromServer} to-closed-server={ResetsToClosedServer}; drops");
         foreach (DropReason r in Enum.GetValues<DropReason>())
             if (Drops(r) > 0)

@@ -95,6 +95,20 @@ public sealed partial class CutThroughEngine
     private uint AckForClient(int h, ref Flow f)
     {
         uint a = _c2sMaps[h] is { Count: > 0 } map ? map[0].A : f.Assembler.AtBoundary ? f.C2sNextC : f.C2sRecordStartC;
+        if (f.Has(FlowFlags.RecordPartAcked))
+        {
+            // Bufferless mode, a client stuck on its head (GrantRecordPartAck): the plaintext of the record being
+            // assembled that the server acknowledged, never anything not forwarded (invariant 1), with one bounded
+            // exception: once the server has all that was forwarded, the held tail too (the byte that may be the inner
+            // content type and any zeros after it, kept in the flow slot until the record ends). Otherwise the client's
+            // head would be that one byte, whose segment ends at the hole: in the Loss state it resends only that, and
+            // stalls as before. The tail is part of the record's hard state: lost with it, the flow is reset.
+            int acked = Math.Min(Seq.Diff(f.ServerAck, f.C2sRecordStartS), f.C2sReleased);
+            if (acked == f.C2sReleased && acked > 0)
+                acked += f.C2sTailLength;
+            if (acked > 0)
+                a = Seq.Max(a, f.C2sRecordStartC + (uint)(f.Assembler.Prefix + acked));
+        }
         if (Seq.Gt(a, f.ClientAckSent))
         {
             f.ClientAckSent = a;
@@ -297,13 +311,20 @@ public sealed partial class CutThroughEngine
         int total = data.Length + (fin ? 1 : 0);
         if (front >= total)
         {
-            if (ShouldRewind(h, ref f, seq))
+            if (ShouldRewind(h, ref f, seq, out bool unrecoverable))
             {
                 Rewind(h, ref f);
                 front = 0;
             }
+            else if (unrecoverable)
+            {
+                ResetForLostRecordState(h, ref f);
+                return false;
+            }
             else
             {
+                if (seq == f.ClientAckSent && _clientQuietMs >= RtoQuietMs)
+                    GrantRecordPartAck(h, ref f);
                 // The client resends bytes the engine has: it is recovering from a loss. Keep them (so they can be
                 // SACKed and replayed) and SACK them, so its recovery moves on to the hole; its head after a silence
                 // (a timeout) also gets a withheld segment SACKed.
@@ -335,13 +356,73 @@ public sealed partial class CutThroughEngine
         return sent;
     }
 
-    private bool ShouldRewind(int h, ref Flow f, uint seq)
+    /// <summary>
+    /// Whether the client's resend at <paramref name="seq"/> should take processing back to the oldest record the server
+    /// has not acknowledged (the server may have lost its plaintext). <paramref name="unrecoverable"/>: it should, but
+    /// part of that record was acknowledged to the client (<see cref="GrantRecordPartAck"/>), which will never send the
+    /// record's start again, so the plaintext the server lost cannot be made again; the flow must be reset.
+    /// </summary>
+    private bool ShouldRewind(int h, ref Flow f, uint seq, out bool unrecoverable)
     {
+        unrecoverable = false;
         if (!Seq.Gt(f.C2sNextS, f.ServerAck) || _now - f.C2sLastForwardMs <= _options.RewindHoldoffMs)
             return false;
+        uint target;
         if (_c2sMaps[h] is { Count: > 0 } map)
-            return map[0].A == seq;
-        return !f.Assembler.AtBoundary && f.C2sRecordStartC == seq;
+            target = map[0].A;
+        else if (!f.Assembler.AtBoundary)
+            target = f.C2sRecordStartC;
+        else
+            return false;
+        if (Seq.Lt(target, f.ClientAckSent))
+        {
+            // The client resends from its ACK, inside that record, and the server still lacks what was forwarded long
+            // ago: a loss on the server side. Waited out longer than a rewind, since a reset cannot be taken back.
+            unrecoverable = seq == f.ClientAckSent && _now - f.C2sLastForwardMs > LostRecordStateHoldoffMs;
+            return false;
+        }
+        return target == seq;
+    }
+
+    /// <summary>How long the server may lag inside a partly acknowledged record before the flow is reset (see <see cref="ShouldRewind"/>).</summary>
+    private const int LostRecordStateHoldoffMs = 1000;
+
+    /// <summary>
+    /// Bufferless mode (DESIGN.md invariant 1, tests/e2e/known-issues/README.md): the client resent its head after a
+    /// timeout while the engine has that head and more of the record being assembled. A Linux client in the Loss state
+    /// (cwnd 1) resends only that head until it is acknowledged, and the engine could acknowledge it only at the record's
+    /// end, which the client never gets to send: it backed off for ever. The plaintext the engine forwarded of the record
+    /// is the server's once the server acknowledges it, so from now on the client is acknowledged up to that point
+    /// (<see cref="AckForClient"/>); invariant 1 holds literally. The price: the client will not send the record's start
+    /// again, so the record's running MAC state becomes hard state. If it is lost (the AEAD cache entry taken, the map
+    /// full, the server losing plaintext that would need a rewind) the flow is reset (<see cref="ResetForLostRecordState"/>),
+    /// never left with missing bytes. The record's final segment still waits for the tag (invariant 3).
+    /// Only on a timeout's resend, so that ordinary records stay soft state.
+    /// </summary>
+    private void GrantRecordPartAck(int h, ref Flow f)
+    {
+        if (!_bufferless || f.Has(FlowFlags.RecordPartAcked) || f.Assembler.AtBoundary || f.C2sReleased == 0 || f.ClientAckSent != f.C2sRecordStartC)
+            return;
+        f.Flags |= FlowFlags.RecordPartAcked;
+        Counters.RecordPartAcks++;
+    }
+
+    /// <summary>True when the client was acknowledged inside the record being assembled: its start will not come again.</summary>
+    private static bool RecordStateIsHard(ref Flow f) =>
+        f.Has(FlowFlags.RecordPartAcked) && Seq.Gt(f.ClientAckSent, f.C2sRecordStartC);
+
+    /// <summary>
+    /// A partly acknowledged record can no longer be finished (<see cref="GrantRecordPartAck"/>): reset both sides, as
+    /// for a client reset (RFC 5961 §3.2: at the server's last ACK and at the end of what it was sent), counted.
+    /// </summary>
+    private void ResetForLostRecordState(int h, ref Flow f)
+    {
+        Counters.LostRecordStateResets++;
+        if (f.ServerAck != f.C2sHighS)
+            SendResetToServer(ref f, f.ServerAck);
+        SendResetToServer(ref f, f.C2sHighS);
+        SendResetToClient(ref f, f.S2cNextC);
+        CloseFlow(h, ref f);
     }
 
     /// <summary>Goes back to the oldest record the server has not acknowledged; it and what follows are processed again.</summary>
@@ -371,6 +452,7 @@ public sealed partial class CutThroughEngine
         f.C2sReleased = 0;
         f.C2sTail = 0;
         f.C2sTailLength = 0;
+        f.Flags &= ~FlowFlags.RecordPartAcked;
         f.Assembler.Reset();
         _keys.EndOpen(h);
         ReleaseHeld(h);
@@ -553,6 +635,13 @@ public sealed partial class CutThroughEngine
     /// <summary>Forgets the record being assembled (its bytes will come again).</summary>
     private void Unwind(int h, ref Flow f)
     {
+        if (RecordStateIsHard(ref f))
+        {
+            // Part of it was acknowledged to the client: it will not come again (GrantRecordPartAck).
+            ResetForLostRecordState(h, ref f);
+            return;
+        }
+        f.Flags &= ~FlowFlags.RecordPartAcked;
         f.C2sNextC = f.C2sRecordStartC;
         f.C2sNextS = f.C2sRecordStartS;
         f.C2sReleased = 0;
@@ -696,6 +785,7 @@ public sealed partial class CutThroughEngine
         ReleaseHeld(h);
         f.C2sRecord++;
         f.C2sReleased = 0;
+        f.Flags &= ~FlowFlags.RecordPartAcked;
         f.C2sTail = 0;
         f.C2sTailLength = 0;
         f.Assembler.NextRecord();

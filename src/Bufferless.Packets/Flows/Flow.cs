@@ -43,6 +43,12 @@ internal enum FlowFlags : ushort
     ClientSack = 4096,
     /// <summary>The server granted the SACK-permitted the engine passed on: the engine SACKs the server segments it holds.</summary>
     ServerSack = 8192,
+    /// <summary>
+    /// Bufferless mode: the client was acknowledged inside the record being assembled (up to what the server acknowledged
+    /// of it), so the client will not send its start again: the record's running MAC state is hard state (losing it resets
+    /// the flow, <see cref="Flow.ClientAckSent"/>).
+    /// </summary>
+    RecordPartAcked = 16384,
 }
 
 /// <summary>A TLS 1.3 KeyUpdate record as the engine sealed it: header, 4-byte message + inner type, 16-byte tag.</summary>
