@@ -56,7 +56,12 @@ public sealed class CutThroughCounters
     public long ResetsFromServer;
     /// <summary>Server segments for a flow the engine had closed, answered with an RST at their ACK number.</summary>
     public long ResetsToClosedServer;
+    /// <summary>Established flows with no packet for the idle timeout (both ends got an RST).</summary>
     public long FlowsExpiredIdle;
+    /// <summary>Established flows that saw both FINs and lingered out the closing timeout (a normal end, not idleness).</summary>
+    public long FlowsExpiredClosing;
+    /// <summary>Closed slots (reset or failed flows, kept so strays are recognised) freed after the closing timeout.</summary>
+    public long ClosedFlowsFreed;
     /// <summary>Closing flows (client FIN passed) replaced by a new SYN on the same 4-tuple (a client reusing its port).</summary>
     public long FlowsReopened;
     public long FlowsExpiredHandshake;
@@ -110,6 +115,7 @@ public sealed class CutThroughCounters
         b.Append($"flows syn={Flows(Packets.Flows.FlowState.SynSeen)} synack={Flows(Packets.Flows.FlowState.SynAckSeen)} ");
         b.Append($"handshake={Flows(Packets.Flows.FlowState.Handshake)} established={Flows(Packets.Flows.FlowState.Established)} closed={Flows(Packets.Flows.FlowState.Closed)}; ");
         b.Append($"created={FlowsCreated} reopened={FlowsReopened} handshakes={HandshakesCompleted} failed={HandshakesFailed}; ");
+        b.Append($"expired idle={FlowsExpiredIdle} closing={FlowsExpiredClosing} handshake={FlowsExpiredHandshake} closed-freed={ClosedFlowsFreed}; ");
         b.Append($"records dec={RecordsDecrypted} enc={RecordsEncrypted} reenc={RetransmissionsReEncrypted} joined={PartialRetransmissionsJoined}; ");
         b.Append($"keyupdates in={KeyUpdatesReceived} out={KeyUpdatesSent} restores={ReadKeyRestores}; ");
         b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough} reordered-held={ServerSegmentsHeld} client-held={ClientSegmentsHeld} newest-kept={ClientNewestKept} timeout-reveals={ClientTimeoutReveals} part-acks={RecordPartAcks} lost-record-resets={LostRecordStateResets}; ");

@@ -516,7 +516,11 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         switch (f.State)
         {
             case FlowState.Established:
-                Counters.FlowsExpiredIdle++;
+                // Both FINs seen: the flow lingered out its closing timeout, a normal end (Deadline).
+                if (f.Has(FlowFlags.ClientFin) && f.Has(FlowFlags.ServerFin))
+                    Counters.FlowsExpiredClosing++;
+                else
+                    Counters.FlowsExpiredIdle++;
                 // Both ends may still think the connection is up: tell them it is gone.
                 SendResetToServer(ref f, f.C2sNextS);
                 SendResetToClient(ref f, f.S2cNextC);
@@ -528,6 +532,9 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
                     SendResetToServer(ref f, f.ClientIsn + 1);
                     SendResetToClient(ref f, _handshakes[h]?.SndNxt ?? f.ServerIsn + 1);
                 }
+                break;
+            case FlowState.Closed:
+                Counters.ClosedFlowsFreed++;
                 break;
         }
         RemoveFlow(h);
