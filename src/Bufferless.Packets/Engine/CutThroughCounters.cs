@@ -84,6 +84,10 @@ public sealed class CutThroughCounters
     /// assembled, up to what the server acknowledged (the record's MAC state then hard state).
     /// </summary>
     public long RecordPartAcks;
+    /// <summary>Buffer bytes of plaintext forwarded after a part ACK, kept until the server acknowledges it (shares the global hold budget).</summary>
+    public long PartAckCopyBytes;
+    /// <summary>Times plaintext the server lost after a part ACK was sent to it again from that copy.</summary>
+    public long PartAckReplays;
     /// <summary>Flows reset because a partly acknowledged record could no longer be finished (its state lost, or a server-side loss in it).</summary>
     public long LostRecordStateResets;
     /// <summary>Bytes of server retransmission pieces waiting for the rest of their record (DESIGN.md §6).</summary>
@@ -118,7 +122,7 @@ public sealed class CutThroughCounters
         b.Append($"expired idle={FlowsExpiredIdle} closing={FlowsExpiredClosing} handshake={FlowsExpiredHandshake} closed-freed={ClosedFlowsFreed}; ");
         b.Append($"records dec={RecordsDecrypted} enc={RecordsEncrypted} reenc={RetransmissionsReEncrypted} joined={PartialRetransmissionsJoined}; ");
         b.Append($"keyupdates in={KeyUpdatesReceived} out={KeyUpdatesSent} restores={ReadKeyRestores}; ");
-        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough} reordered-held={ServerSegmentsHeld} client-held={ClientSegmentsHeld} newest-kept={ClientNewestKept} timeout-reveals={ClientTimeoutReveals} part-acks={RecordPartAcks} lost-record-resets={LostRecordStateResets}; ");
+        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough} reordered-held={ServerSegmentsHeld} client-held={ClientSegmentsHeld} newest-kept={ClientNewestKept} timeout-reveals={ClientTimeoutReveals} part-acks={RecordPartAcks} part-replays={PartAckReplays} lost-record-resets={LostRecordStateResets}; ");
         b.Append($"resets client={ResetsFromClient} server={ResetsFromServer} to-closed-server={ResetsToClosedServer}; drops");
         foreach (DropReason r in Enum.GetValues<DropReason>())
             if (Drops(r) > 0)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using Bufferless.Packets.Flows;
 using Bufferless.Packets.Wire;
@@ -311,12 +312,18 @@ public sealed partial class CutThroughEngine
         int total = data.Length + (fin ? 1 : 0);
         if (front >= total)
         {
-            if (ShouldRewind(h, ref f, seq, out bool unrecoverable))
+            if (ShouldRewind(h, ref f, seq, out bool partAckedLag))
             {
                 Rewind(h, ref f);
                 front = 0;
             }
-            else if (unrecoverable)
+            else if (partAckedLag && ReplayCopy(h, ref f))
+            {
+                Counters.Drop(DropReason.Duplicate);
+                SendAckToClient(h, ref f);
+                return false;
+            }
+            else if (partAckedLag && _now - f.C2sLastForwardMs > LostRecordStateHoldoffMs)
             {
                 ResetForLostRecordState(h, ref f);
                 return false;
@@ -358,13 +365,13 @@ public sealed partial class CutThroughEngine
 
     /// <summary>
     /// Whether the client's resend at <paramref name="seq"/> should take processing back to the oldest record the server
-    /// has not acknowledged (the server may have lost its plaintext). <paramref name="unrecoverable"/>: it should, but
-    /// part of that record was acknowledged to the client (<see cref="GrantRecordPartAck"/>), which will never send the
-    /// record's start again, so the plaintext the server lost cannot be made again; the flow must be reset.
+    /// has not acknowledged (the server may have lost its plaintext). <paramref name="partAckedLag"/>: it should, but part
+    /// of that record was acknowledged to the client (<see cref="GrantRecordPartAck"/>), which will never send the
+    /// record's start again: what the server lacks comes from the copy kept since the part ACK (<see cref="ReplayCopy"/>).
     /// </summary>
-    private bool ShouldRewind(int h, ref Flow f, uint seq, out bool unrecoverable)
+    private bool ShouldRewind(int h, ref Flow f, uint seq, out bool partAckedLag)
     {
-        unrecoverable = false;
+        partAckedLag = false;
         if (!Seq.Gt(f.C2sNextS, f.ServerAck) || _now - f.C2sLastForwardMs <= _options.RewindHoldoffMs)
             return false;
         uint target;
@@ -376,16 +383,79 @@ public sealed partial class CutThroughEngine
             return false;
         if (Seq.Lt(target, f.ClientAckSent))
         {
-            // The client resends from its ACK, inside that record, and the server still lacks what was forwarded long
-            // ago: a loss on the server side. Waited out longer than a rewind, since a reset cannot be taken back.
-            unrecoverable = seq == f.ClientAckSent && _now - f.C2sLastForwardMs > LostRecordStateHoldoffMs;
+            // The client resends from its ACK, inside that record, and the server still lacks what was forwarded a
+            // while ago: a loss on the server side.
+            partAckedLag = seq == f.ClientAckSent;
             return false;
         }
         return target == seq;
     }
 
-    /// <summary>How long the server may lag inside a partly acknowledged record before the flow is reset (see <see cref="ShouldRewind"/>).</summary>
+    /// <summary>
+    /// How long the server may lag inside a partly acknowledged record that the copy cannot serve before the flow is
+    /// reset (longer than a rewind's holdoff: a reset cannot be taken back).
+    /// </summary>
     private const int LostRecordStateHoldoffMs = 1000;
+
+    /// <summary>
+    /// Sends the server again what it has not acknowledged of the plaintext forwarded since a part ACK (its copy). False
+    /// when there is no copy or the server's ACK is outside it.
+    /// </summary>
+    private bool ReplayCopy(int h, ref Flow f)
+    {
+        if (_c2sCopies[h] is not { } copy)
+            return false;
+        int from = Seq.Diff(f.ServerAck, f.C2sCopyStartS);
+        if (from < 0 || from >= f.C2sCopyLength)
+            return false;
+        Counters.PartAckReplays++;
+        int room = Math.Max(64, f.ServerMss - (f.Has(FlowFlags.Timestamps) ? 12 : 0));
+        uint ack = AckForServer(h, ref f);
+        ushort window = WindowToServer(h, ref f);
+        uint seq = f.ServerAck;
+        ReadOnlySpan<byte> content = copy.AsSpan(from, f.C2sCopyLength - from);
+        while (!content.IsEmpty)
+        {
+            int n = Math.Min(room, content.Length);
+            OutSegment o = ToServer(ref f, seq, ack, n == content.Length ? TcpFlags.Ack | TcpFlags.Psh : TcpFlags.Ack, window);
+            content[..n].CopyTo(PayloadArea(o));
+            EmitToServer(ref f, o, n);
+            seq += (uint)n;
+            content = content[n..];
+        }
+        f.C2sLastForwardMs = _now;
+        return true;
+    }
+
+    /// <summary>Appends plaintext forwarded at <see cref="Flow.C2sNextS"/> to the part-ACK copy while the record is part-acknowledged.</summary>
+    private void CopyForwarded(int h, ref Flow f, ReadOnlySpan<byte> content)
+    {
+        if (!f.Has(FlowFlags.RecordPartAcked) || _c2sCopies[h] is not { } copy)
+            return;
+        int at = Seq.Diff(f.C2sNextS, f.C2sCopyStartS);
+        // Forwarded bytes run on from the copy's end (a rewind, which would move back, never happens to such a record).
+        if (at != f.C2sCopyLength || at + content.Length > copy.Length)
+            return;
+        content.CopyTo(copy.AsSpan(at));
+        f.C2sCopyLength = (ushort)(at + content.Length);
+    }
+
+    /// <summary>The server acknowledged all of the part-ACK copy and the record is complete: the copy goes.</summary>
+    private void ForgetCopyIfAcked(int h, ref Flow f)
+    {
+        if (_c2sCopies[h] is null || f.Has(FlowFlags.RecordPartAcked) || Seq.Lt(f.ServerAck, f.C2sCopyStartS + f.C2sCopyLength))
+            return;
+        ReleaseCopy(h);
+    }
+
+    private void ReleaseCopy(int h)
+    {
+        if (_c2sCopies[h] is not { } copy)
+            return;
+        Counters.PartAckCopyBytes -= copy.Length;
+        ArrayPool<byte>.Shared.Return(copy);
+        _c2sCopies[h] = null;
+    }
 
     /// <summary>
     /// Bufferless mode (DESIGN.md invariant 1, tests/e2e/known-issues/README.md): the client resent its head after a
@@ -403,8 +473,32 @@ public sealed partial class CutThroughEngine
     {
         if (!_bufferless || f.Has(FlowFlags.RecordPartAcked) || f.Assembler.AtBoundary || f.C2sReleased == 0 || f.ClientAckSent != f.C2sRecordStartC)
             return;
+        // Only once the server has all that was forwarded, so that what goes on afterwards is all the server could still
+        // lose; that is kept (the rest of one record) until the server acknowledges it, since no rewind can make it again.
+        if (Seq.Lt(f.ServerAck, f.C2sNextS))
+            return;
+        ForgetCopyIfAcked(h, ref f);
+        if (_c2sCopies[h] is not null || HeldTotal + RecordAssembler.MaxBody > _options.GlobalHoldBudgetBytes)
+            return;
+        byte[] copy = ArrayPool<byte>.Shared.Rent(RecordAssembler.MaxBody);
+        _c2sCopies[h] = copy;
+        Counters.PartAckCopyBytes += copy.Length;
+        f.C2sCopyStartS = f.C2sNextS;
+        f.C2sCopyLength = 0;
         f.Flags |= FlowFlags.RecordPartAcked;
         Counters.RecordPartAcks++;
+    }
+
+    /// <summary>
+    /// The record being assembled starts over (its part ACK never moved the client's ACK, or it would be hard state): its
+    /// flag and copy go. A copy without the flag belongs to an earlier record the server has not acknowledged whole: it stays.
+    /// </summary>
+    private void ForgetPartAck(int h, ref Flow f)
+    {
+        if (!f.Has(FlowFlags.RecordPartAcked))
+            return;
+        f.Flags &= ~FlowFlags.RecordPartAcked;
+        ReleaseCopy(h);
     }
 
     /// <summary>True when the client was acknowledged inside the record being assembled: its start will not come again.</summary>
@@ -452,7 +546,7 @@ public sealed partial class CutThroughEngine
         f.C2sReleased = 0;
         f.C2sTail = 0;
         f.C2sTailLength = 0;
-        f.Flags &= ~FlowFlags.RecordPartAcked;
+        ForgetPartAck(h, ref f);
         f.Assembler.Reset();
         _keys.EndOpen(h);
         ReleaseHeld(h);
@@ -641,7 +735,7 @@ public sealed partial class CutThroughEngine
             ResetForLostRecordState(h, ref f);
             return;
         }
-        f.Flags &= ~FlowFlags.RecordPartAcked;
+        ForgetPartAck(h, ref f);
         f.C2sNextC = f.C2sRecordStartC;
         f.C2sNextS = f.C2sRecordStartS;
         f.C2sReleased = 0;
@@ -786,6 +880,7 @@ public sealed partial class CutThroughEngine
         f.C2sRecord++;
         f.C2sReleased = 0;
         f.Flags &= ~FlowFlags.RecordPartAcked;
+        ForgetCopyIfAcked(h, ref f);
         f.C2sTail = 0;
         f.C2sTailLength = 0;
         f.Assembler.NextRecord();
@@ -916,6 +1011,7 @@ public sealed partial class CutThroughEngine
         int room = Math.Max(64, f.ServerMss - (f.Has(FlowFlags.Timestamps) ? 12 : 0));
         uint ack = AckForServer(h, ref f);
         ushort window = WindowToServer(h, ref f);
+        CopyForwarded(h, ref f, content);
         while (!content.IsEmpty)
         {
             int n = Math.Min(room, content.Length);

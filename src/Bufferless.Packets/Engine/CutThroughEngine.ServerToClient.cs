@@ -39,7 +39,10 @@ public sealed partial class CutThroughEngine
         bool moved = bytes != f.ServerWindow;
         f.ServerWindow = bytes;
         if (Seq.Gt(ack, f.ServerAck) && Seq.Le(ack, f.C2sHighS))
+        {
             f.ServerAck = ack;
+            ForgetCopyIfAcked(h, ref f);
+        }
         // Also when the ACK did not move: records processed again after a rewind may already be covered.
         if (_c2sMaps[h] is { } map)
         {

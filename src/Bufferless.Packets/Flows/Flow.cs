@@ -124,6 +124,12 @@ internal struct Flow
     public uint ServerWindow;
     /// <summary>The ACK last sent to the client (C space): never beyond what the server acknowledged (invariant 1).</summary>
     public uint ClientAckSent;
+    /// <summary>
+    /// Bufferless mode, after a part ACK (<see cref="FlowFlags.RecordPartAcked"/>): the plaintext forwarded since, kept
+    /// until the server acknowledges it, starts here in S space and is this long (the client will not send it again).
+    /// </summary>
+    public uint C2sCopyStartS;
+    public ushort C2sCopyLength;
 
     // ---- server to client ----
     public uint S2cNextS;

@@ -101,6 +101,15 @@ public class RecordPartAckTests
         public void Dispose() => H.Dispose();
     }
 
+    private static byte[] Payloads(List<byte[]> packets)
+    {
+        var bytes = new List<byte>();
+        foreach (byte[] p in packets)
+            if (SegmentCodec.TryParse(p, out Segment s) && s.Payload.Length > 0)
+                bytes.AddRange(s.Payload.ToArray());
+        return [.. bytes];
+    }
+
     [Fact]
     public void Bufferless_HeadResentAfterTimeout_AckedUpToTheHole()
     {
@@ -130,23 +139,27 @@ public class RecordPartAckTests
     }
 
     [Fact]
-    public void Bufferless_ServerAckLags_AckedOnlyWhatServerAcked()
+    public void Bufferless_ServerAckLags_NoPartAckUntilServerHasAllForwarded()
     {
         using var t = new Setup(CutThroughMode.Bufferless);
         t.Client(0, 1, 2, 3, 5);
         uint forwarded = t.ForwardedEnd();
         Assert.Equal(t.H.ClientIsn + 1 + 4 * Segment - 5 - 1, forwarded); // all but the header and the held last byte
-        // The server acknowledges only the first segment's plaintext (1,443 bytes after the 5-byte header).
-        uint partial = t.H.ClientIsn + 1 + 1000;
-        t.ServerAcks(partial);
+        // The server acknowledges only the first 1,000 bytes. A part ACK now would leave what it lacks beyond them in
+        // nobody's hands (the copy starts at the part ACK), so there is none yet.
+        t.ServerAcks(t.H.ClientIsn + 1 + 1000);
         // A timeout's quiet on the client's clock, but within the rewind holdoff (past it the engine would take the
         // server's lag for a loss and process the record again from its start, which the client still sends).
         t.Advance(160);
         t.ClientAgain(0);
-        Assert.Equal(t.RecordStart + 5 + 1000, t.LastAckToClient()); // invariant 1: not one byte more
-        // The server catches up: the ACK follows it, with the held tail once it has all that was forwarded.
+        Assert.Equal(t.RecordStart, t.LastAckToClient());
+        Assert.Equal(0, t.Engine.Counters.RecordPartAcks);
+        // The server catches up; the client's next resend of its head gets the part ACK, up to the hole.
         t.ServerAcks(forwarded);
+        t.Advance(300);
+        t.ClientAgain(0);
         Assert.Equal(t.SegmentEnd(3), t.LastAckToClient());
+        Assert.Equal(1, t.Engine.Counters.RecordPartAcks);
     }
 
     [Fact]
@@ -196,25 +209,42 @@ public class RecordPartAckTests
     }
 
     [Fact]
-    public void Bufferless_ServerLosesPlaintextOfPartAckedRecord_FlowResetsAfterHoldoff()
+    public void Bufferless_ServerLosesPlaintextOfPartAckedRecord_SentAgainFromTheCopy()
     {
         using var t = new Setup(CutThroughMode.Bufferless);
         t.StuckOnHead();
         uint acked = t.LastAckToClient();
         Assert.Equal(t.SegmentEnd(3), acked);
+        uint copyFrom = t.ForwardedEnd();
         // The hole and two more arrive and go to the server, which loses them (it never acknowledges).
-        t.Client(4, 6, 7);
-        int resend = 4;
-        // Within the holdoff the client's resend from its ACK is only a duplicate...
-        t.Advance(400);
-        t.ClientAgain(resend);
+        t.H.ToServer.Clear();
+        t.Client(4, 5, 6, 7);
+        t.H.ToClient.Clear();
+        uint lostEnd = t.ForwardedEnd();
+        byte[] lost = Payloads(t.H.ToServer);
+        Assert.True(lost.Length > 3 * Segment, $"forwarded {lost.Length}");
+        Assert.True(t.Engine.Counters.PartAckCopyBytes > 0);
+        // The client resends from its ACK (inside the record). Within the rewind holdoff it is only a duplicate...
+        t.H.ToServer.Clear();
+        t.Advance(100);
+        t.ClientAgain(4);
+        Assert.DoesNotContain(t.H.ToServer, p => SegmentCodec.TryParse(p, out Segment s) && s.Payload.Length > 0);
+        // ...past it the server gets again, from the copy, what it lacks: byte for byte what it lost, the last byte
+        // (held as the possible content type) and the rest of the record still to come.
+        t.H.ToServer.Clear();
+        t.Advance(300);
+        t.ClientAgain(4);
+        Assert.Equal(1, t.Engine.Counters.PartAckReplays);
         Assert.Equal(0, t.Engine.Counters.LostRecordStateResets);
-        Assert.False(t.ResetTo(443));
-        // ...past it, the plaintext the server lost cannot be made again (the record's start will not come): reset.
-        t.Advance(1000);
-        t.ClientAgain(resend);
-        Assert.Equal(1, t.Engine.Counters.LostRecordStateResets);
-        Assert.True(t.ResetTo(80), "RST to the server");
-        Assert.True(t.ResetTo(443), "RST to the client");
+        Assert.False(t.ResetTo(80));
+        uint replayStart = t.H.ToServer.Select(p => SegmentCodec.TryParse(p, out Segment s) && s.Payload.Length > 0 ? s.SequenceNumber : 0).First(x => x != 0);
+        Assert.Equal(copyFrom, replayStart);
+        Assert.Equal(lostEnd, t.ForwardedEnd());
+        Assert.Equal(lost, Payloads(t.H.ToServer));
+        // Once the server acknowledges it all and the record is complete, the copy goes back.
+        t.Client(8, 9, 10, 11);
+        Assert.Equal(1, t.Engine.Counters.RecordsDecrypted);
+        t.ServerAcks(t.ForwardedEnd());
+        Assert.Equal(0, t.Engine.Counters.PartAckCopyBytes);
     }
 }
