@@ -463,20 +463,27 @@ public sealed partial class CutThroughEngine
     /// (cwnd 1) resends only that head until it is acknowledged, and the engine could acknowledge it only at the record's
     /// end, which the client never gets to send: it backed off for ever. The plaintext the engine forwarded of the record
     /// is the server's once the server acknowledges it, so from now on the client is acknowledged up to that point
-    /// (<see cref="AckForClient"/>); invariant 1 holds literally. The price: the client will not send the record's start
-    /// again, so the record's running MAC state becomes hard state. If it is lost (the AEAD cache entry taken, the map
-    /// full, the server losing plaintext that would need a rewind) the flow is reset (<see cref="ResetForLostRecordState"/>),
-    /// never left with missing bytes. The record's final segment still waits for the tag (invariant 3).
-    /// Only on a timeout's resend, so that ordinary records stay soft state.
+    /// (<see cref="AckForClient"/>); invariant 1 holds literally (but for the held tail, see there). The price: the client
+    /// will not send the record's start again. So the record's running MAC state becomes hard state: if it is lost (the
+    /// AEAD cache entry taken, the map full) the flow is reset (<see cref="ResetForLostRecordState"/>), never left with
+    /// missing bytes. And no rewind can make again what the server loses of the record from here on: the plaintext
+    /// forwarded after the part ACK is kept (at most the rest of one record, under the global hold budget) until the
+    /// server acknowledges it, and sent again from there (<see cref="ReplayCopy"/>). The record's final segment still
+    /// waits for the tag (invariant 3). Only on a timeout's resend, so that ordinary records stay soft state.
     /// </summary>
     private void GrantRecordPartAck(int h, ref Flow f)
     {
+        f.Flags &= ~FlowFlags.PartAckWanted;
         if (!_bufferless || f.Has(FlowFlags.RecordPartAcked) || f.Assembler.AtBoundary || f.C2sReleased == 0 || f.ClientAckSent != f.C2sRecordStartC)
             return;
         // Only once the server has all that was forwarded, so that what goes on afterwards is all the server could still
         // lose; that is kept (the rest of one record) until the server acknowledges it, since no rewind can make it again.
+        // Until then the wish is remembered: the server's ACK that catches up grants it (OnServerAck).
         if (Seq.Lt(f.ServerAck, f.C2sNextS))
+        {
+            f.Flags |= FlowFlags.PartAckWanted;
             return;
+        }
         ForgetCopyIfAcked(h, ref f);
         if (_c2sCopies[h] is not null || HeldTotal + RecordAssembler.MaxBody > _options.GlobalHoldBudgetBytes)
             return;
@@ -495,6 +502,7 @@ public sealed partial class CutThroughEngine
     /// </summary>
     private void ForgetPartAck(int h, ref Flow f)
     {
+        f.Flags &= ~FlowFlags.PartAckWanted;
         if (!f.Has(FlowFlags.RecordPartAcked))
             return;
         f.Flags &= ~FlowFlags.RecordPartAcked;
@@ -879,7 +887,7 @@ public sealed partial class CutThroughEngine
         ReleaseHeld(h);
         f.C2sRecord++;
         f.C2sReleased = 0;
-        f.Flags &= ~FlowFlags.RecordPartAcked;
+        f.Flags &= ~(FlowFlags.RecordPartAcked | FlowFlags.PartAckWanted);
         ForgetCopyIfAcked(h, ref f);
         f.C2sTail = 0;
         f.C2sTailLength = 0;

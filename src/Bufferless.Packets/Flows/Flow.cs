@@ -49,6 +49,8 @@ internal enum FlowFlags : ushort
     /// the flow, <see cref="Flow.ClientAckSent"/>).
     /// </summary>
     RecordPartAcked = 16384,
+    /// <summary>Bufferless mode: the client resent its head after a timeout while the server lagged; the part ACK waits for the server.</summary>
+    PartAckWanted = 32768,
 }
 
 /// <summary>A TLS 1.3 KeyUpdate record as the engine sealed it: header, 4-byte message + inner type, 16-byte tag.</summary>

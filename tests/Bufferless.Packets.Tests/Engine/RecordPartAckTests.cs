@@ -139,7 +139,7 @@ public class RecordPartAckTests
     }
 
     [Fact]
-    public void Bufferless_ServerAckLags_NoPartAckUntilServerHasAllForwarded()
+    public void Bufferless_ServerAckLags_PartAckWaitsForServerToHaveAllForwarded()
     {
         using var t = new Setup(CutThroughMode.Bufferless);
         t.Client(0, 1, 2, 3, 5);
@@ -154,10 +154,8 @@ public class RecordPartAckTests
         t.ClientAgain(0);
         Assert.Equal(t.RecordStart, t.LastAckToClient());
         Assert.Equal(0, t.Engine.Counters.RecordPartAcks);
-        // The server catches up; the client's next resend of its head gets the part ACK, up to the hole.
+        // The server catches up: its ACK grants the part ACK at once (the client need not time out again), up to the hole.
         t.ServerAcks(forwarded);
-        t.Advance(300);
-        t.ClientAgain(0);
         Assert.Equal(t.SegmentEnd(3), t.LastAckToClient());
         Assert.Equal(1, t.Engine.Counters.RecordPartAcks);
     }
