@@ -56,7 +56,12 @@ public sealed class CutThroughCounters
     public long ResetsFromServer;
     /// <summary>Server segments for a flow the engine had closed, answered with an RST at their ACK number.</summary>
     public long ResetsToClosedServer;
+    /// <summary>Established flows with no packet for the idle timeout (both ends got an RST).</summary>
     public long FlowsExpiredIdle;
+    /// <summary>Established flows that saw both FINs and lingered out the closing timeout (a normal end, not idleness).</summary>
+    public long FlowsExpiredClosing;
+    /// <summary>Closed slots (reset or failed flows, kept so strays are recognised) freed after the closing timeout.</summary>
+    public long ClosedFlowsFreed;
     /// <summary>Closing flows (client FIN passed) replaced by a new SYN on the same 4-tuple (a client reusing its port).</summary>
     public long FlowsReopened;
     public long FlowsExpiredHandshake;
@@ -74,6 +79,17 @@ public sealed class CutThroughCounters
     public long ClientNewestKept;
     /// <summary>Times a client resent its head after a silence (a timeout) and a withheld segment was SACKed for it.</summary>
     public long ClientTimeoutReveals;
+    /// <summary>
+    /// Bufferless mode: times a client that resent its head after a timeout was acknowledged inside the record being
+    /// assembled, up to what the server acknowledged (the record's MAC state then hard state).
+    /// </summary>
+    public long RecordPartAcks;
+    /// <summary>Buffer bytes of plaintext forwarded after a part ACK, kept until the server acknowledges it (shares the global hold budget).</summary>
+    public long PartAckCopyBytes;
+    /// <summary>Times plaintext the server lost after a part ACK was sent to it again from that copy.</summary>
+    public long PartAckReplays;
+    /// <summary>Flows reset because a partly acknowledged record could no longer be finished (its state lost, or a server-side loss in it).</summary>
+    public long LostRecordStateResets;
     /// <summary>Bytes of server retransmission pieces waiting for the rest of their record (DESIGN.md §6).</summary>
     public long PartialHeldBytes;
     /// <summary>Server bytes held because the client's window was full (the patent's small-window case).</summary>
@@ -103,9 +119,10 @@ public sealed class CutThroughCounters
         b.Append($"flows syn={Flows(Packets.Flows.FlowState.SynSeen)} synack={Flows(Packets.Flows.FlowState.SynAckSeen)} ");
         b.Append($"handshake={Flows(Packets.Flows.FlowState.Handshake)} established={Flows(Packets.Flows.FlowState.Established)} closed={Flows(Packets.Flows.FlowState.Closed)}; ");
         b.Append($"created={FlowsCreated} reopened={FlowsReopened} handshakes={HandshakesCompleted} failed={HandshakesFailed}; ");
+        b.Append($"expired idle={FlowsExpiredIdle} closing={FlowsExpiredClosing} handshake={FlowsExpiredHandshake} closed-freed={ClosedFlowsFreed}; ");
         b.Append($"records dec={RecordsDecrypted} enc={RecordsEncrypted} reenc={RetransmissionsReEncrypted} joined={PartialRetransmissionsJoined}; ");
         b.Append($"keyupdates in={KeyUpdatesReceived} out={KeyUpdatesSent} restores={ReadKeyRestores}; ");
-        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough} reordered-held={ServerSegmentsHeld} client-held={ClientSegmentsHeld} newest-kept={ClientNewestKept} timeout-reveals={ClientTimeoutReveals}; ");
+        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough} reordered-held={ServerSegmentsHeld} client-held={ClientSegmentsHeld} newest-kept={ClientNewestKept} timeout-reveals={ClientTimeoutReveals} part-acks={RecordPartAcks} part-replays={PartAckReplays} lost-record-resets={LostRecordStateResets}; ");
         b.Append($"resets client={ResetsFromClient} server={ResetsFromServer} to-closed-server={ResetsToClosedServer}; drops");
         foreach (DropReason r in Enum.GetValues<DropReason>())
             if (Drops(r) > 0)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using Bufferless.Packets.Flows;
 using Bufferless.Packets.Wire;
@@ -95,6 +96,20 @@ public sealed partial class CutThroughEngine
     private uint AckForClient(int h, ref Flow f)
     {
         uint a = _c2sMaps[h] is { Count: > 0 } map ? map[0].A : f.Assembler.AtBoundary ? f.C2sNextC : f.C2sRecordStartC;
+        if (f.Has(FlowFlags.RecordPartAcked))
+        {
+            // Bufferless mode, a client stuck on its head (GrantRecordPartAck): the plaintext of the record being
+            // assembled that the server acknowledged, never anything not forwarded (invariant 1), with one bounded
+            // exception: once the server has all that was forwarded, the held tail too (the byte that may be the inner
+            // content type and any zeros after it, kept in the flow slot until the record ends). Otherwise the client's
+            // head would be that one byte, whose segment ends at the hole: in the Loss state it resends only that, and
+            // stalls as before. The tail is part of the record's hard state: lost with it, the flow is reset.
+            int acked = Math.Min(Seq.Diff(f.ServerAck, f.C2sRecordStartS), f.C2sReleased);
+            if (acked == f.C2sReleased && acked > 0)
+                acked += f.C2sTailLength;
+            if (acked > 0)
+                a = Seq.Max(a, f.C2sRecordStartC + (uint)(f.Assembler.Prefix + acked));
+        }
         if (Seq.Gt(a, f.ClientAckSent))
         {
             f.ClientAckSent = a;
@@ -297,13 +312,26 @@ public sealed partial class CutThroughEngine
         int total = data.Length + (fin ? 1 : 0);
         if (front >= total)
         {
-            if (ShouldRewind(h, ref f, seq))
+            if (ShouldRewind(h, ref f, seq, out bool partAckedLag))
             {
                 Rewind(h, ref f);
                 front = 0;
             }
+            else if (partAckedLag && ReplayCopy(h, ref f))
+            {
+                Counters.Drop(DropReason.Duplicate);
+                SendAckToClient(h, ref f);
+                return false;
+            }
+            else if (partAckedLag && _now - f.C2sLastForwardMs > LostRecordStateHoldoffMs)
+            {
+                ResetForLostRecordState(h, ref f);
+                return false;
+            }
             else
             {
+                if (seq == f.ClientAckSent && _clientQuietMs >= RtoQuietMs)
+                    GrantRecordPartAck(h, ref f);
                 // The client resends bytes the engine has: it is recovering from a loss. Keep them (so they can be
                 // SACKed and replayed) and SACK them, so its recovery moves on to the hole; its head after a silence
                 // (a timeout) also gets a withheld segment SACKed.
@@ -335,13 +363,168 @@ public sealed partial class CutThroughEngine
         return sent;
     }
 
-    private bool ShouldRewind(int h, ref Flow f, uint seq)
+    /// <summary>
+    /// Whether the client's resend at <paramref name="seq"/> should take processing back to the oldest record the server
+    /// has not acknowledged (the server may have lost its plaintext). <paramref name="partAckedLag"/>: it should, but part
+    /// of that record was acknowledged to the client (<see cref="GrantRecordPartAck"/>), which will never send the
+    /// record's start again: what the server lacks comes from the copy kept since the part ACK (<see cref="ReplayCopy"/>).
+    /// </summary>
+    private bool ShouldRewind(int h, ref Flow f, uint seq, out bool partAckedLag)
     {
+        partAckedLag = false;
         if (!Seq.Gt(f.C2sNextS, f.ServerAck) || _now - f.C2sLastForwardMs <= _options.RewindHoldoffMs)
             return false;
+        uint target;
         if (_c2sMaps[h] is { Count: > 0 } map)
-            return map[0].A == seq;
-        return !f.Assembler.AtBoundary && f.C2sRecordStartC == seq;
+            target = map[0].A;
+        else if (!f.Assembler.AtBoundary)
+            target = f.C2sRecordStartC;
+        else
+            return false;
+        if (Seq.Lt(target, f.ClientAckSent))
+        {
+            // The client resends from its ACK, inside that record, and the server still lacks what was forwarded a
+            // while ago: a loss on the server side.
+            partAckedLag = seq == f.ClientAckSent;
+            return false;
+        }
+        return target == seq;
+    }
+
+    /// <summary>
+    /// How long the server may lag inside a partly acknowledged record that the copy cannot serve before the flow is
+    /// reset (longer than a rewind's holdoff: a reset cannot be taken back).
+    /// </summary>
+    private const int LostRecordStateHoldoffMs = 1000;
+
+    /// <summary>
+    /// Sends the server again what it has not acknowledged of the plaintext forwarded since a part ACK (its copy). False
+    /// when there is no copy or the server's ACK is outside it.
+    /// </summary>
+    private bool ReplayCopy(int h, ref Flow f)
+    {
+        if (_c2sCopies[h] is not { } copy)
+            return false;
+        int from = Seq.Diff(f.ServerAck, f.C2sCopyStartS);
+        if (from < 0 || from >= f.C2sCopyLength)
+            return false;
+        Counters.PartAckReplays++;
+        int room = Math.Max(64, f.ServerMss - (f.Has(FlowFlags.Timestamps) ? 12 : 0));
+        uint ack = AckForServer(h, ref f);
+        ushort window = WindowToServer(h, ref f);
+        uint seq = f.ServerAck;
+        ReadOnlySpan<byte> content = copy.AsSpan(from, f.C2sCopyLength - from);
+        while (!content.IsEmpty)
+        {
+            int n = Math.Min(room, content.Length);
+            OutSegment o = ToServer(ref f, seq, ack, n == content.Length ? TcpFlags.Ack | TcpFlags.Psh : TcpFlags.Ack, window);
+            content[..n].CopyTo(PayloadArea(o));
+            EmitToServer(ref f, o, n);
+            seq += (uint)n;
+            content = content[n..];
+        }
+        f.C2sLastForwardMs = _now;
+        return true;
+    }
+
+    /// <summary>Appends plaintext forwarded at <see cref="Flow.C2sNextS"/> to the part-ACK copy while the record is part-acknowledged.</summary>
+    private void CopyForwarded(int h, ref Flow f, ReadOnlySpan<byte> content)
+    {
+        if (!f.Has(FlowFlags.RecordPartAcked) || _c2sCopies[h] is not { } copy)
+            return;
+        int at = Seq.Diff(f.C2sNextS, f.C2sCopyStartS);
+        // Forwarded bytes run on from the copy's end (a rewind, which would move back, never happens to such a record).
+        if (at != f.C2sCopyLength || at + content.Length > copy.Length)
+            return;
+        content.CopyTo(copy.AsSpan(at));
+        f.C2sCopyLength = (ushort)(at + content.Length);
+    }
+
+    /// <summary>The server acknowledged all of the part-ACK copy and the record is complete: the copy goes.</summary>
+    private void ForgetCopyIfAcked(int h, ref Flow f)
+    {
+        if (_c2sCopies[h] is null || f.Has(FlowFlags.RecordPartAcked) || Seq.Lt(f.ServerAck, f.C2sCopyStartS + f.C2sCopyLength))
+            return;
+        ReleaseCopy(h);
+    }
+
+    private void ReleaseCopy(int h)
+    {
+        if (_c2sCopies[h] is not { } copy)
+            return;
+        Counters.PartAckCopyBytes -= copy.Length;
+        ArrayPool<byte>.Shared.Return(copy);
+        _c2sCopies[h] = null;
+    }
+
+    /// <summary>
+    /// Bufferless mode (DESIGN.md invariant 1, tests/e2e/known-issues/README.md): the client resent its head after a
+    /// timeout while the engine has that head and more of the record being assembled. A Linux client in the Loss state
+    /// (cwnd 1) resends only that head until it is acknowledged, and the engine could acknowledge it only at the record's
+    /// end, which the client never gets to send: it backed off for ever. The plaintext the engine forwarded of the record
+    /// is the server's once the server acknowledges it, so from now on the client is acknowledged up to that point
+    /// (<see cref="AckForClient"/>); invariant 1 holds literally (but for the held tail, see there). The price: the client
+    /// will not send the record's start again. So the record's running MAC state becomes hard state: if it is lost (the
+    /// AEAD cache entry taken, the map full) the flow is reset (<see cref="ResetForLostRecordState"/>), never left with
+    /// missing bytes. And no rewind can make again what the server loses of the record from here on: the plaintext
+    /// forwarded after the part ACK is kept (at most the rest of one record, under the global hold budget) until the
+    /// server acknowledges it, and sent again from there (<see cref="ReplayCopy"/>). The record's final segment still
+    /// waits for the tag (invariant 3). Only on a timeout's resend, so that ordinary records stay soft state.
+    /// </summary>
+    private void GrantRecordPartAck(int h, ref Flow f)
+    {
+        f.Flags &= ~FlowFlags.PartAckWanted;
+        if (!_bufferless || f.Has(FlowFlags.RecordPartAcked) || f.Assembler.AtBoundary || f.C2sReleased == 0 || f.ClientAckSent != f.C2sRecordStartC)
+            return;
+        // Only once the server has all that was forwarded, so that what goes on afterwards is all the server could still
+        // lose; that is kept (the rest of one record) until the server acknowledges it, since no rewind can make it again.
+        // Until then the wish is remembered: the server's ACK that catches up grants it (OnServerAck).
+        if (Seq.Lt(f.ServerAck, f.C2sNextS))
+        {
+            f.Flags |= FlowFlags.PartAckWanted;
+            return;
+        }
+        ForgetCopyIfAcked(h, ref f);
+        if (_c2sCopies[h] is not null || HeldTotal + RecordAssembler.MaxBody > _options.GlobalHoldBudgetBytes)
+            return;
+        byte[] copy = ArrayPool<byte>.Shared.Rent(RecordAssembler.MaxBody);
+        _c2sCopies[h] = copy;
+        Counters.PartAckCopyBytes += copy.Length;
+        f.C2sCopyStartS = f.C2sNextS;
+        f.C2sCopyLength = 0;
+        f.Flags |= FlowFlags.RecordPartAcked;
+        Counters.RecordPartAcks++;
+    }
+
+    /// <summary>
+    /// The record being assembled starts over (its part ACK never moved the client's ACK, or it would be hard state): its
+    /// flag and copy go. A copy without the flag belongs to an earlier record the server has not acknowledged whole: it stays.
+    /// </summary>
+    private void ForgetPartAck(int h, ref Flow f)
+    {
+        f.Flags &= ~FlowFlags.PartAckWanted;
+        if (!f.Has(FlowFlags.RecordPartAcked))
+            return;
+        f.Flags &= ~FlowFlags.RecordPartAcked;
+        ReleaseCopy(h);
+    }
+
+    /// <summary>True when the client was acknowledged inside the record being assembled: its start will not come again.</summary>
+    private static bool RecordStateIsHard(ref Flow f) =>
+        f.Has(FlowFlags.RecordPartAcked) && Seq.Gt(f.ClientAckSent, f.C2sRecordStartC);
+
+    /// <summary>
+    /// A partly acknowledged record can no longer be finished (<see cref="GrantRecordPartAck"/>): reset both sides, as
+    /// for a client reset (RFC 5961 §3.2: at the server's last ACK and at the end of what it was sent), counted.
+    /// </summary>
+    private void ResetForLostRecordState(int h, ref Flow f)
+    {
+        Counters.LostRecordStateResets++;
+        if (f.ServerAck != f.C2sHighS)
+            SendResetToServer(ref f, f.ServerAck);
+        SendResetToServer(ref f, f.C2sHighS);
+        SendResetToClient(ref f, f.S2cNextC);
+        CloseFlow(h, ref f);
     }
 
     /// <summary>Goes back to the oldest record the server has not acknowledged; it and what follows are processed again.</summary>
@@ -371,6 +554,7 @@ public sealed partial class CutThroughEngine
         f.C2sReleased = 0;
         f.C2sTail = 0;
         f.C2sTailLength = 0;
+        ForgetPartAck(h, ref f);
         f.Assembler.Reset();
         _keys.EndOpen(h);
         ReleaseHeld(h);
@@ -553,6 +737,13 @@ public sealed partial class CutThroughEngine
     /// <summary>Forgets the record being assembled (its bytes will come again).</summary>
     private void Unwind(int h, ref Flow f)
     {
+        if (RecordStateIsHard(ref f))
+        {
+            // Part of it was acknowledged to the client: it will not come again (GrantRecordPartAck).
+            ResetForLostRecordState(h, ref f);
+            return;
+        }
+        ForgetPartAck(h, ref f);
         f.C2sNextC = f.C2sRecordStartC;
         f.C2sNextS = f.C2sRecordStartS;
         f.C2sReleased = 0;
@@ -696,6 +887,8 @@ public sealed partial class CutThroughEngine
         ReleaseHeld(h);
         f.C2sRecord++;
         f.C2sReleased = 0;
+        f.Flags &= ~(FlowFlags.RecordPartAcked | FlowFlags.PartAckWanted);
+        ForgetCopyIfAcked(h, ref f);
         f.C2sTail = 0;
         f.C2sTailLength = 0;
         f.Assembler.NextRecord();
@@ -826,6 +1019,7 @@ public sealed partial class CutThroughEngine
         int room = Math.Max(64, f.ServerMss - (f.Has(FlowFlags.Timestamps) ? 12 : 0));
         uint ack = AckForServer(h, ref f);
         ushort window = WindowToServer(h, ref f);
+        CopyForwarded(h, ref f, content);
         while (!content.IsEmpty)
         {
             int n = Math.Min(room, content.Length);

@@ -39,7 +39,16 @@ public sealed partial class CutThroughEngine
         bool moved = bytes != f.ServerWindow;
         f.ServerWindow = bytes;
         if (Seq.Gt(ack, f.ServerAck) && Seq.Le(ack, f.C2sHighS))
+        {
             f.ServerAck = ack;
+            ForgetCopyIfAcked(h, ref f);
+            if (f.Has(FlowFlags.PartAckWanted) && Seq.Ge(ack, f.C2sNextS))
+            {
+                // The client is stuck on its head (GrantRecordPartAck) and the server now has all that was forwarded.
+                GrantRecordPartAck(h, ref f);
+                moved = true;
+            }
+        }
         // Also when the ACK did not move: records processed again after a rewind may already be covered.
         if (_c2sMaps[h] is { } map)
         {

@@ -46,6 +46,8 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     private readonly SeqMap?[] _c2sMaps;
     private readonly SeqMap?[] _s2cMaps;
     private readonly byte[]?[] _held;
+    /// <summary>Bufferless mode: plaintext forwarded after a part ACK, until the server acknowledges it (see GrantRecordPartAck).</summary>
+    private readonly byte[]?[] _c2sCopies;
     private readonly Stack<SeqMap> _mapPool = new();
     private readonly ReorderHold?[] _s2cReorders;
     private readonly Stack<ReorderHold> _reorderPool = new();
@@ -78,6 +80,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         _s2cReorders = new ReorderHold?[options.MaxFlows];
         _c2sHolds = new CipherHold?[options.MaxFlows];
         _held = new byte[]?[options.MaxFlows];
+        _c2sCopies = new byte[]?[options.MaxFlows];
         _readKeyHistories = new ReadKeyHistory?[options.MaxFlows];
         _s2cPartials = new byte[]?[options.MaxFlows];
         _s2cHolds = new byte[]?[options.MaxFlows];
@@ -200,10 +203,12 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         }
         _currentFlow = h;
         ref Flow f = ref _flows[h];
+        long quietMs = _now - f.LastActivityMs;
         f.LastActivityMs = _now;
         // Milliseconds on the client's clock since its previous segment (Linux TSvals tick in ms): a quiet spell before a
-        // resent head means a retransmission timeout, not fast recovery (see HoldClientSegment).
-        _clientQuietMs = seg.HasTimestamps && f.Has(FlowFlags.ClientTsSeen) ? Seq.Diff(seg.TsVal, f.ClientTsVal) : int.MaxValue;
+        // resent head means a retransmission timeout, not fast recovery (see HoldClientSegment). Without timestamps, the
+        // engine's own clock since the flow's previous packet from the client.
+        _clientQuietMs = seg.HasTimestamps && f.Has(FlowFlags.ClientTsSeen) ? Seq.Diff(seg.TsVal, f.ClientTsVal) : (int)Math.Min(int.MaxValue, quietMs);
         NoteClientTimestamps(ref f, ref seg);
         uint end = seg.SequenceNumber + (uint)seg.Payload.Length;
         _clientSegmentIsNew = seg.Payload.Length > 0 && Seq.Gt(end, f.C2sHighC);
@@ -383,6 +388,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         ReturnCipherHold(h);
         ReturnHistory(h);
         ReleaseHeld(h);
+        ReleaseCopy(h);
         ReleasePartial(h);
         ReleaseWindowHoldBuffer(h);
         _keys.Clear(h);
@@ -429,7 +435,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     }
 
     /// <summary>Everything held under the global budget (DESIGN.md invariant 4).</summary>
-    private long HeldTotal => Counters.HeldBytes + Counters.PartialHeldBytes + Counters.WindowHeldBytes + Counters.ReorderHeldBytes + Counters.ClientHeldBytes;
+    private long HeldTotal => Counters.HeldBytes + Counters.PartialHeldBytes + Counters.WindowHeldBytes + Counters.ReorderHeldBytes + Counters.ClientHeldBytes + Counters.PartAckCopyBytes;
 
     private bool TryHold(int h, int bytes)
     {
@@ -516,7 +522,11 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
         switch (f.State)
         {
             case FlowState.Established:
-                Counters.FlowsExpiredIdle++;
+                // Both FINs seen: the flow lingered out its closing timeout, a normal end (Deadline).
+                if (f.Has(FlowFlags.ClientFin) && f.Has(FlowFlags.ServerFin))
+                    Counters.FlowsExpiredClosing++;
+                else
+                    Counters.FlowsExpiredIdle++;
                 // Both ends may still think the connection is up: tell them it is gone.
                 SendResetToServer(ref f, f.C2sNextS);
                 SendResetToClient(ref f, f.S2cNextC);
@@ -528,6 +538,9 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
                     SendResetToServer(ref f, f.ClientIsn + 1);
                     SendResetToClient(ref f, _handshakes[h]?.SndNxt ?? f.ServerIsn + 1);
                 }
+                break;
+            case FlowState.Closed:
+                Counters.ClosedFlowsFreed++;
                 break;
         }
         RemoveFlow(h);
@@ -552,6 +565,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
             _handshakes[h]?.Dispose();
             _handshakes[h] = null;
             ReleaseHeld(h);
+            ReleaseCopy(h);
             ReleasePartial(h);
             ReleaseWindowHoldBuffer(h);
             ReturnHistory(h); // zeroes the client's earlier secrets

@@ -43,6 +43,14 @@ internal enum FlowFlags : ushort
     ClientSack = 4096,
     /// <summary>The server granted the SACK-permitted the engine passed on: the engine SACKs the server segments it holds.</summary>
     ServerSack = 8192,
+    /// <summary>
+    /// Bufferless mode: the client was acknowledged inside the record being assembled (up to what the server acknowledged
+    /// of it), so the client will not send its start again: the record's running MAC state is hard state (losing it resets
+    /// the flow, <see cref="Flow.ClientAckSent"/>).
+    /// </summary>
+    RecordPartAcked = 16384,
+    /// <summary>Bufferless mode: the client resent its head after a timeout while the server lagged; the part ACK waits for the server.</summary>
+    PartAckWanted = 32768,
 }
 
 /// <summary>A TLS 1.3 KeyUpdate record as the engine sealed it: header, 4-byte message + inner type, 16-byte tag.</summary>
@@ -118,6 +126,12 @@ internal struct Flow
     public uint ServerWindow;
     /// <summary>The ACK last sent to the client (C space): never beyond what the server acknowledged (invariant 1).</summary>
     public uint ClientAckSent;
+    /// <summary>
+    /// Bufferless mode, after a part ACK (<see cref="FlowFlags.RecordPartAcked"/>): the plaintext forwarded since, kept
+    /// until the server acknowledges it, starts here in S space and is this long (the client will not send it again).
+    /// </summary>
+    public uint C2sCopyStartS;
+    public ushort C2sCopyLength;
 
     // ---- server to client ----
     public uint S2cNextS;

@@ -81,6 +81,9 @@ public class CloseTests
         harness.Engine.OnTimer(Later);
         Assert.Equal(0, harness.Engine.Counters.Flows(FlowState.Closed));
         Assert.Equal(0, harness.Engine.Counters.Flows(FlowState.Established));
+        // A reset flow's slot freed later is not an idle expiry.
+        Assert.Equal(1, harness.Engine.Counters.ClosedFlowsFreed);
+        Assert.Equal(0, harness.Engine.Counters.FlowsExpiredIdle);
     }
 
     [Fact]
@@ -115,6 +118,24 @@ public class CloseTests
         Assert.DoesNotContain(toServer, s => s.Has(TcpFlags.Rst));
         Assert.Equal(0, harness.Engine.Counters.Drops(DropReason.NoFlow));
         Assert.Equal(0, harness.Engine.Counters.Drops(DropReason.FlowClosed));
+
+        // Both FINs seen: the flow lingers out the closing timeout, counted as a closing expiry, not an idle one.
+        harness.Engine.OnTimer(Later);
+        Assert.Equal(0, harness.Engine.FlowCount);
+        Assert.Equal(1, harness.Engine.Counters.FlowsExpiredClosing);
+        Assert.Equal(0, harness.Engine.Counters.FlowsExpiredIdle);
+    }
+
+    [Fact]
+    public void IdleEstablishedFlow_Expires_CountedIdle()
+    {
+        using var harness = new EngineHarness(EngineHarness.DefaultOptions(CutThroughMode.Bufferless));
+        harness.Establish();
+        harness.Engine.OnTimer(Later);
+        Assert.Equal(0, harness.Engine.FlowCount);
+        Assert.Equal(1, harness.Engine.Counters.FlowsExpiredIdle);
+        Assert.Equal(0, harness.Engine.Counters.FlowsExpiredClosing);
+        Assert.Equal(0, harness.Engine.Counters.ClosedFlowsFreed);
     }
 
     [Fact]
