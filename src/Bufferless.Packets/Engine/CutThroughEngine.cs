@@ -329,7 +329,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
 
     private void EmitToClient(ref Flow f, in OutSegment o, int payloadLength)
     {
-        int length = SegmentCodec.Write(_out, o, f.Key.ServerAddress, f.Key.ClientAddress, payloadLength);
+        int length = SegmentCodec.Write(_out, o, f.Key.ServerAddress, f.Key.ClientAddress, payloadLength, _sink.CompletesChecksums);
         Counters.PacketsOut++;
         _sink.Send(_out.AsSpan(0, length));
     }
@@ -352,7 +352,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
 
     private void EmitToServer(ref Flow f, in OutSegment o, int payloadLength)
     {
-        int length = SegmentCodec.Write(_out, o, f.Key.ClientAddress, f.Key.ServerAddress, payloadLength);
+        int length = SegmentCodec.Write(_out, o, f.Key.ClientAddress, f.Key.ServerAddress, payloadLength, _sink.CompletesChecksums);
         Counters.PacketsOut++;
         _sink.Send(_out.AsSpan(0, length));
     }

@@ -19,6 +19,9 @@ public sealed class TunPacketSink(IPacketDevice tun, bool vnetHeader = false) : 
 {
     private readonly GsoCoalescer? _coalescer = vnetHeader ? new GsoCoalescer() : null;
 
+    /// <summary>With a virtio header every TCP packet is written with NEEDS_CSUM (<see cref="GsoCoalescer"/>).</summary>
+    public bool CompletesChecksums => _coalescer is not null;
+
     /// <summary>Packets handed in by the engine and written (alone or inside a super-packet).</summary>
     public long Sent { get; private set; }
     /// <summary>Packets the device refused (counted per packet, a refused super-packet counts all it held).</summary>
@@ -26,6 +29,7 @@ public sealed class TunPacketSink(IPacketDevice tun, bool vnetHeader = false) : 
     /// <summary>Write calls made.</summary>
     public long Writes { get; private set; }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Send(ReadOnlySpan<byte> ipPacket)
     {
         if (_coalescer is null)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Bufferless.Packets.Wire;
 
 namespace Bufferless.Packets.Offload;
@@ -15,10 +16,13 @@ namespace Bufferless.Packets.Offload;
 /// sequence number exactly where the train ends, payload no longer than the first one's (gso_size) and the
 /// train not yet closed by a shorter segment; no SYN, FIN, RST or URG anywhere, CWR only on the first. PSH is the
 /// one bit that does not come back as it was: the kernel puts it on the last segment only (see <see cref="TryAdd"/>).
-/// IPv4 packets with options and IPv6 packets with extension headers are written alone. A train of one is
-/// written unchanged (gso_type NONE, checksum already full); a longer one gets the total length, a fresh IPv4
-/// header checksum, and NEEDS_CSUM with the pseudo-header sum in the TCP checksum field, as the kernel expects
-/// for a partial checksum.
+/// IPv4 packets with options and IPv6 packets with extension headers are written alone. A longer train gets the
+/// total length and a fresh IPv4 header checksum. Every TCP packet written, a train of one included, goes out with
+/// NEEDS_CSUM and the pseudo-header sum in its TCP checksum field (the kernel's CHECKSUM_PARTIAL convention): the
+/// kernel completes the checksum only where a packet leaves through a device without checksum offload, and a
+/// veth hop or local delivery never needs it. So whatever a packet's TCP checksum field held when it was added
+/// is replaced, and producers need not compute full checksums (<see cref="Io.IPacketSink.CompletesChecksums"/>).
+/// A packet that is not TCP is written unchanged (gso_type NONE).
 /// </remarks>
 public sealed class GsoCoalescer
 {
@@ -28,7 +32,7 @@ public sealed class GsoCoalescer
 
     private readonly byte[] _buffer = GC.AllocateUninitializedArray<byte>(VirtioNetHeader.Size + MaxPacket, pinned: true);
     private int _length, _count, _segmentSize, _lastPayload, _tcpOffset, _headerLength;
-    private bool _open, _ipv6;
+    private bool _open, _ipv6, _tcp;
     private uint _nextSeq;
 
     /// <summary>Packets in the pending train (0: nothing to write).</summary>
@@ -39,6 +43,7 @@ public sealed class GsoCoalescer
     /// (a non-TCP or ineligible one is then written alone). False if the packet cannot join: the caller writes
     /// <see cref="Finish"/> and adds it again.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryAdd(ReadOnlySpan<byte> packet)
     {
         if (packet.Length > MaxPacket || packet.Length == 0) return false;
@@ -63,13 +68,21 @@ public sealed class GsoCoalescer
     /// Completes the pending train and returns the bytes to write (virtio header + packet); empty if nothing is
     /// pending. The span stays valid until the next <see cref="TryAdd"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReadOnlySpan<byte> Finish()
     {
         if (_count == 0) return default;
         Span<byte> ip = _buffer.AsSpan(VirtioNetHeader.Size, _length);
-        if (_count == 1)
+        if (!_tcp)
         {
             default(VirtioNetHeader).Write(_buffer);
+        }
+        else if (_count == 1)
+        {
+            // One packet: its lengths and IPv4 header checksum are its own; only the TCP checksum is left to the kernel.
+            WritePartialChecksum(ip);
+            new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, VirtioNetHeader.GsoNone, 0, 0,
+                (ushort)_tcpOffset, TcpChecksumOffset).Write(_buffer);
         }
         else
         {
@@ -83,14 +96,7 @@ public sealed class GsoCoalescer
                 BinaryPrimitives.WriteUInt16BigEndian(ip[10..], 0);
                 BinaryPrimitives.WriteUInt16BigEndian(ip[10..], Checksum.Compute(ip[.._tcpOffset]));
             }
-            int tcpLength = _length - _tcpOffset;
-            uint pseudo = _ipv6
-                ? Checksum.PseudoHeaderV6(ip.Slice(8, 16), ip.Slice(24, 16), IpProtocol.Tcp, tcpLength)
-                : Checksum.PseudoHeaderV4(BinaryPrimitives.ReadUInt32BigEndian(ip[12..]),
-                    BinaryPrimitives.ReadUInt32BigEndian(ip[16..]), IpProtocol.Tcp, tcpLength);
-            // NEEDS_CSUM: the field holds the folded pseudo-header sum, not complemented (what the kernel's own
-            // CHECKSUM_PARTIAL packets carry); segmentation adjusts it per segment and finishes it.
-            BinaryPrimitives.WriteUInt16BigEndian(ip[(_tcpOffset + TcpChecksumOffset)..], Checksum.Fold(pseudo));
+            WritePartialChecksum(ip);
             new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum,
                 _ipv6 ? VirtioNetHeader.GsoTcpV6 : VirtioNetHeader.GsoTcpV4,
                 (ushort)_headerLength, (ushort)_segmentSize, (ushort)_tcpOffset, TcpChecksumOffset).Write(_buffer);
@@ -102,12 +108,28 @@ public sealed class GsoCoalescer
         return _buffer.AsSpan(0, total);
     }
 
+    /// <summary>
+    /// NEEDS_CSUM: the TCP checksum field holds the folded pseudo-header sum, not complemented (what the kernel's own
+    /// CHECKSUM_PARTIAL packets carry); segmentation adjusts it per segment, and the kernel (or the device) finishes it.
+    /// </summary>
+    private void WritePartialChecksum(Span<byte> ip)
+    {
+        int tcpLength = _length - _tcpOffset;
+        uint pseudo = _ipv6
+            ? Checksum.PseudoHeaderV6(ip.Slice(8, 16), ip.Slice(24, 16), IpProtocol.Tcp, tcpLength)
+            : Checksum.PseudoHeaderV4(BinaryPrimitives.ReadUInt32BigEndian(ip[12..]),
+                BinaryPrimitives.ReadUInt32BigEndian(ip[16..]), IpProtocol.Tcp, tcpLength);
+        BinaryPrimitives.WriteUInt16BigEndian(ip[(_tcpOffset + TcpChecksumOffset)..], Checksum.Fold(pseudo));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool Start(ReadOnlySpan<byte> packet)
     {
         packet.CopyTo(_buffer.AsSpan(VirtioNetHeader.Size));
         _length = packet.Length;
         _count = 1;
-        _open = TryTemplate(packet, out _ipv6, out _tcpOffset, out _headerLength, out TcpFlags flags);
+        _tcp = TryTcpOffset(packet, out _ipv6, out _tcpOffset);
+        _open = _tcp && TryTemplate(packet, out _headerLength);
         if (!_open) return true;
         _segmentSize = packet.Length - _headerLength;
         _lastPayload = _segmentSize;
@@ -115,20 +137,24 @@ public sealed class GsoCoalescer
         return true;
     }
 
-    /// <summary>Whether a packet can head a train: plain IPv4 (no options, no fragment) or IPv6 (TCP next), TCP with payload, no SYN/FIN/RST/URG.</summary>
-    private static bool TryTemplate(ReadOnlySpan<byte> p, out bool ipv6, out int tcpOffset, out int headerLength, out TcpFlags flags)
+    /// <summary>
+    /// Where the TCP header of a whole, unfragmented TCP packet starts: IPv4 (options allowed) or IPv6 with TCP as
+    /// the next header; false for anything else (written unchanged).
+    /// </summary>
+    private static bool TryTcpOffset(ReadOnlySpan<byte> p, out bool ipv6, out int tcpOffset)
     {
         ipv6 = false;
-        tcpOffset = headerLength = 0;
-        flags = 0;
+        tcpOffset = 0;
         if (p.Length < Ipv4Packet.MinHeaderLength) return false;
         int version = p[0] >> 4;
         if (version == 4)
         {
-            if ((p[0] & 0x0F) != 5 || p[9] != IpProtocol.Tcp) return false;
+            int ihl = (p[0] & 0x0F) * 4;
+            if (ihl < Ipv4Packet.MinHeaderLength || p[9] != IpProtocol.Tcp) return false;
+            // RFC 791: only a whole datagram has a TCP header and checksum of its own.
             if ((BinaryPrimitives.ReadUInt16BigEndian(p[6..]) & 0x3FFF) != 0) return false;
             if (BinaryPrimitives.ReadUInt16BigEndian(p[2..]) != p.Length) return false;
-            tcpOffset = Ipv4Packet.MinHeaderLength;
+            tcpOffset = ihl;
         }
         else if (version == 6)
         {
@@ -140,12 +166,20 @@ public sealed class GsoCoalescer
         else return false;
         if (p.Length < tcpOffset + TcpSegment.MinHeaderLength) return false;
         int tcpHeader = (p[tcpOffset + TcpDataOffset] >> 4) * 4;
-        headerLength = tcpOffset + tcpHeader;
-        if (tcpHeader < TcpSegment.MinHeaderLength || headerLength >= p.Length) return false;
-        flags = (TcpFlags)p[tcpOffset + TcpFlagsOffset];
+        return tcpHeader >= TcpSegment.MinHeaderLength && tcpOffset + tcpHeader <= p.Length;
+    }
+
+    /// <summary>Whether a TCP packet can head a train: IPv4 without options, a payload, no SYN/FIN/RST/URG.</summary>
+    private bool TryTemplate(ReadOnlySpan<byte> p, out int headerLength)
+    {
+        headerLength = _tcpOffset + (p[_tcpOffset + TcpDataOffset] >> 4) * 4;
+        if (!_ipv6 && _tcpOffset != Ipv4Packet.MinHeaderLength) return false;
+        if (headerLength >= p.Length) return false;
+        var flags = (TcpFlags)p[_tcpOffset + TcpFlagsOffset];
         return (flags & NeverCoalesced) == 0;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool CanJoin(ReadOnlySpan<byte> p, out int payload, out TcpFlags flags)
     {
         payload = p.Length - _headerLength;

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace Bufferless.Packets.Wire;
 
 /// <summary>What <see cref="TcpPacket.TryParse"/> found.</summary>
@@ -149,7 +151,13 @@ public static class TcpPacketWriter
         => (isIpv6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength) + TcpSegment.MinHeaderLength + ((optionsLength + 3) & ~3);
 
     /// <summary>Returns the packet length, or -1 if it does not fit in <paramref name="destination"/> (or options exceed 40 bytes).</summary>
-    public static int Write(Span<byte> destination, in TcpPacketSpec spec, ReadOnlySpan<byte> options, ReadOnlySpan<byte> payload)
+    /// <param name="partialChecksum">
+    /// Leave the TCP checksum partial: the folded pseudo-header sum, not complemented, as in the kernel's
+    /// CHECKSUM_PARTIAL packets, for a sink that has it completed downstream (a TUN write marked NEEDS_CSUM).
+    /// </param>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static int Write(Span<byte> destination, in TcpPacketSpec spec, ReadOnlySpan<byte> options, ReadOnlySpan<byte> payload,
+        bool partialChecksum = false)
     {
         if (options.Length > TcpSegment.MaxHeaderLength - TcpSegment.MinHeaderLength) return -1;
         int ipHeader = spec.IsIpv6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength;
@@ -171,6 +179,11 @@ public static class TcpPacketWriter
             Ipv4Packet.TryWriteHeader(destination, (uint)spec.Source, (uint)spec.Destination, IpProtocol.Tcp, total,
                 spec.IpIdentification, spec.Ttl);
             pseudo = Checksum.PseudoHeaderV4((uint)spec.Source, (uint)spec.Destination, IpProtocol.Tcp, tcp.Length);
+        }
+        if (partialChecksum)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], Checksum.Fold(pseudo));
+            return total;
         }
         TcpSegment.TryCreate(tcp, out var segment);
         segment.FillChecksum(pseudo);
