@@ -11,6 +11,7 @@ public sealed partial class CutThroughEngine
 {
     private static ReadOnlySpan<byte> CloseNotify => [1, 0];
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void OnServerEstablished(int h, ref Flow f, ref Segment seg)
     {
         if (seg.Has(TcpFlags.Rst))
@@ -33,6 +34,7 @@ public sealed partial class CutThroughEngine
     }
 
     /// <summary>The server acknowledged plaintext: drop whole client records from the client-to-server map.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private bool OnServerAck(int h, ref Flow f, uint ack, ushort window)
     {
         uint bytes = (uint)window << f.ServerWScale;
@@ -57,6 +59,7 @@ public sealed partial class CutThroughEngine
     /// a segment would not fit the client's MSS); bytes already sent are sealed again under their original record
     /// numbers, cut at the original boundaries (DESIGN.md §6). Returns true when something went to the client.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private bool OnServerData(int h, ref Flow f, uint seq, ReadOnlySpan<byte> data, bool fin)
     {
         // New bytes continue the stream where sealing stopped, or where the window hold ends.
@@ -150,6 +153,7 @@ public sealed partial class CutThroughEngine
     /// soft state either way (invariant 1: the server's ACK never covers held bytes), and what exceeds the bound is
     /// dropped unacknowledged, so the server sends it again.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private bool SealNewServerBytes(int h, ref Flow f, uint seq, ReadOnlySpan<byte> data)
     {
         bool sent = false;
@@ -179,6 +183,7 @@ public sealed partial class CutThroughEngine
     /// window. Returns the bytes sealed; <paramref name="windowFull"/> says the rest may be held: the window or a
     /// pending KeyUpdate stopped it (not the map or an error).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private int SealWithinWindow(int h, ref Flow f, ReadOnlySpan<byte> data, ref bool sent, out bool windowFull)
     {
         windowFull = false;
@@ -466,6 +471,7 @@ public sealed partial class CutThroughEngine
     /// must match the original: otherwise the bytes differ from what was sealed under this number before, so the
     /// packet is wiped, never sent, and the flow reset (DESIGN.md invariant 2).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private bool SealAndSend(int h, ref Flow f, ulong record, uint cSeq, ReadOnlySpan<byte> content, TlsContentType type,
         TcpFlags flags, uint? expectedTag, out uint tag)
     {

@@ -27,7 +27,7 @@ namespace Bufferless.Packets.Offload;
 public sealed class GsoCoalescer
 {
     public const int MaxPacket = 65535;
-    private const int TcpSeqOffset = 4, TcpDataOffset = 12, TcpFlagsOffset = 13, TcpChecksumOffset = 16;
+    private const int TcpSeqOffset = 4, TcpAckOffset = 8, TcpDataOffset = 12, TcpFlagsOffset = 13, TcpChecksumOffset = 16;
     private const TcpFlags NeverCoalesced = TcpFlags.Syn | TcpFlags.Fin | TcpFlags.Rst | TcpFlags.Urg;
 
     private readonly byte[] _buffer = GC.AllocateUninitializedArray<byte>(VirtioNetHeader.Size + MaxPacket, pinned: true);
@@ -61,6 +61,46 @@ public sealed class GsoCoalescer
         if ((flags & TcpFlags.Psh) != 0)
             _buffer[VirtioNetHeader.Size + _tcpOffset + TcpFlagsOffset] |= (byte)TcpFlags.Psh;
         if (payload < _segmentSize) _open = false;
+        return true;
+    }
+
+    /// <summary>
+    /// True when <paramref name="packet"/> belongs to the same TCP connection and direction as the pending train
+    /// (addresses and ports), or when either is not TCP: the caller must then write the train before it, so that
+    /// nothing of one direction of a connection overtakes what went before it. False when nothing is pending.
+    /// </summary>
+    public bool MustPrecede(ReadOnlySpan<byte> packet)
+    {
+        if (_count == 0) return false;
+        if (!_tcp || !TryTcpOffset(packet, out bool ipv6, out int tcpOffset) || ipv6 != _ipv6) return true;
+        ReadOnlySpan<byte> head = _buffer.AsSpan(VirtioNetHeader.Size, _length);
+        ReadOnlySpan<byte> addresses = ipv6 ? head.Slice(8, 32) : head.Slice(12, 8);
+        return packet.Slice(ipv6 ? 8 : 12, addresses.Length).SequenceEqual(addresses)
+            && packet.Slice(tcpOffset, 4).SequenceEqual(head.Slice(_tcpOffset, 4));
+    }
+
+    /// <summary>
+    /// Replaces a pending lone pure ACK with <paramref name="packet"/> when that is a later pure ACK of the same
+    /// connection and direction: same sequence number, an acknowledgement number strictly beyond the pending one
+    /// (RFC 9293 §3.10.7.4: ACKs are cumulative, so the later one carries everything the earlier one said, its window
+    /// included, and it is the newer word on both). An ACK that does not move the acknowledgement (a duplicate ACK a
+    /// sender counts for fast retransmit, RFC 5681 §3.2, or a window update) is never replaced. False if not replaced.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public bool TryReplaceAck(ReadOnlySpan<byte> packet)
+    {
+        if (_count != 1 || !_tcp || _length != _headerLength) return false;
+        ReadOnlySpan<byte> head = _buffer.AsSpan(VirtioNetHeader.Size, _length);
+        if ((TcpFlags)head[_tcpOffset + TcpFlagsOffset] != TcpFlags.Ack) return false;
+        if (packet.Length > MaxPacket || !TryTcpOffset(packet, out bool ipv6, out int tcpOffset) || ipv6 != _ipv6) return false;
+        if ((TcpFlags)packet[tcpOffset + TcpFlagsOffset] != TcpFlags.Ack
+            || packet.Length != tcpOffset + (packet[tcpOffset + TcpDataOffset] >> 4) * 4) return false;
+        if (!MustPrecede(packet)) return false;
+        if (!packet.Slice(tcpOffset + TcpSeqOffset, 4).SequenceEqual(head.Slice(_tcpOffset + TcpSeqOffset, 4))) return false;
+        uint ack = BinaryPrimitives.ReadUInt32BigEndian(packet[(tcpOffset + TcpAckOffset)..]);
+        uint pendingAck = BinaryPrimitives.ReadUInt32BigEndian(head[(_tcpOffset + TcpAckOffset)..]);
+        if ((int)(ack - pendingAck) <= 0) return false;
+        Start(packet);
         return true;
     }
 

@@ -38,6 +38,7 @@ public readonly ref struct Ipv4Packet
     private Ipv4Packet(Span<byte> packet) => _b = packet;
 
     /// <summary>Validates version 4, IHL &gt;= 5, IHL*4 &lt;= Total Length &lt;= buffer length.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool TryCreate(Span<byte> buffer, out Ipv4Packet packet)
     {
         packet = default;

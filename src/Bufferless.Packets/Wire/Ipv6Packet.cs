@@ -40,6 +40,7 @@ public readonly ref struct Ipv6Packet
     private Ipv6Packet(Span<byte> packet) => _b = packet;
 
     /// <summary>Validates version 6 and 40 + Payload Length &lt;= buffer length.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool TryCreate(Span<byte> buffer, out Ipv6Packet packet)
     {
         packet = default;

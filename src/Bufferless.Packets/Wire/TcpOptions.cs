@@ -182,6 +182,7 @@ public static class TcpOptions
         return -1;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static TcpOptionSummary Summarize(ReadOnlySpan<byte> options)
     {
         bool hasMss = false, hasWs = false, sackOk = false, hasTs = false;

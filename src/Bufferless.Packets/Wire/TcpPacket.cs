@@ -31,6 +31,7 @@ public readonly ref struct TcpPacket
         Tcp = tcp;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static TcpPacketStatus TryParse(Span<byte> buffer, out TcpPacket packet)
     {
         packet = default;

@@ -42,6 +42,7 @@ public readonly ref struct TcpSegment
     private TcpSegment(Span<byte> segment) => _b = segment;
 
     /// <summary>Validates 20 &lt;= data offset * 4 &lt;= segment length.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool TryCreate(Span<byte> segment, out TcpSegment tcp)
     {
         tcp = default;
