@@ -480,14 +480,15 @@ public sealed partial class CutThroughEngine
         int recordLength = content.Length + f.Overhead;
         Span<byte> nonce = stackalloc byte[12];
         RecordAead aead = _keys.Get(h, f.Generation, KeyStore.WriteDirection);
-        int inner;
         int prefix;
+        // TLS 1.3's inner content type follows the content inside the encryption (empty for TLS 1.2).
+        Span<byte> trailer = stackalloc byte[1];
         if (f.Has(FlowFlags.Tls12))
         {
             // RFC 5246 §6.2.3.3: the real type outside, AAD = seq || type || version || plaintext length. AES-GCM
             // (RFC 5288 §3) sends the record number as the explicit nonce; ChaCha20 (RFC 7905 §2) XORs it into the IV.
             prefix = f.Overhead - RecordAssembler.TagSize;
-            inner = content.Length;
+            trailer = default;
             payload[0] = (byte)type;
             if (prefix > RecordAssembler.HeaderSize)
             {
@@ -503,15 +504,13 @@ public sealed partial class CutThroughEngine
         {
             // RFC 8446 §5.2: opaque_type application_data, the real type as the last inner byte.
             prefix = RecordAssembler.HeaderSize;
-            inner = content.Length + 1;
+            trailer[0] = (byte)type;
             payload[0] = (byte)TlsContentType.ApplicationData;
-            payload[prefix + content.Length] = (byte)type;
             _keys.Nonce(h, KeyStore.WriteDirection, record, nonce);
         }
         payload[1] = 3;
         payload[2] = 3;
         BinaryPrimitives.WriteUInt16BigEndian(payload[3..], (ushort)(recordLength - RecordAssembler.HeaderSize));
-        content.CopyTo(payload[prefix..]);
         Span<byte> aad = stackalloc byte[13];
         if (f.Has(FlowFlags.Tls12))
             WriteTls12Aad(aad, record, (byte)type, content.Length);
@@ -519,7 +518,9 @@ public sealed partial class CutThroughEngine
             aad = aad[..RecordAssembler.HeaderSize];
         if (!f.Has(FlowFlags.Tls12))
             payload[..RecordAssembler.HeaderSize].CopyTo(aad);
-        aead.Seal(nonce, aad, payload.Slice(prefix, inner), payload.Slice(prefix, inner + RecordAssembler.TagSize));
+        // Sealed from where the content lies (the server's packet) straight into the output packet: no gathering copy.
+        int inner = content.Length + trailer.Length;
+        aead.SealGather(nonce, aad, content, trailer, payload.Slice(prefix, inner + RecordAssembler.TagSize));
         tag = TagPrefix(payload.Slice(prefix + inner, 4));
         if (expectedTag is uint expected && expected != tag)
         {

@@ -69,6 +69,7 @@ public sealed class GsoCoalescer
     /// (addresses and ports), or when either is not TCP: the caller must then write the train before it, so that
     /// nothing of one direction of a connection overtakes what went before it. False when nothing is pending.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool MustPrecede(ReadOnlySpan<byte> packet)
     {
         if (_count == 0) return false;
@@ -181,6 +182,7 @@ public sealed class GsoCoalescer
     /// Where the TCP header of a whole, unfragmented TCP packet starts: IPv4 (options allowed) or IPv6 with TCP as
     /// the next header; false for anything else (written unchanged).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static bool TryTcpOffset(ReadOnlySpan<byte> p, out bool ipv6, out int tcpOffset)
     {
         ipv6 = false;

@@ -160,6 +160,7 @@ public ref struct GsoSplitter
         return true;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private int Finish(Span<byte> seg, int chunk, int payloadTotal, bool partialChecksum)
     {
         int total = seg.Length;

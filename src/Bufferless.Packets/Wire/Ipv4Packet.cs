@@ -125,6 +125,7 @@ public readonly ref struct Ipv4Packet
     /// Writes a 20-byte header without options at the start of <paramref name="buffer"/> and fills its checksum.
     /// Returns false if the buffer cannot hold <paramref name="totalLength"/> bytes.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool TryWriteHeader(Span<byte> buffer, uint source, uint destination, byte protocol, int totalLength,
         ushort identification = 0, byte ttl = 64, bool dontFragment = true, byte tos = 0)
     {

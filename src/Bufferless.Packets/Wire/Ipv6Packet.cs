@@ -113,6 +113,7 @@ public readonly ref struct Ipv6Packet
     }
 
     /// <summary>Writes the 40-byte fixed header (no extension headers). False if the buffer is too small.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool TryWriteHeader(Span<byte> buffer, UInt128 source, UInt128 destination, byte nextHeader,
         int payloadLength, byte hopLimit = 64, uint flowLabel = 0, byte trafficClass = 0)
     {
