@@ -45,7 +45,7 @@ internal sealed class AesGcmAead : RecordAead
         _key.Seal(nonce, aad, plaintext, body[..plaintext.Length], body.Slice(plaintext.Length, TagSize));
     }
 
-    /// <summary>GCM is a stream: the two parts go through one GHASH/CTR state, with no gathering copy.</summary>
+    /// <summary>GCM is a stream: the two parts go through one GHASH/CTR state, with no gathering copy (<see cref="GcmKey.SealGather"/>).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public override void SealGather(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext,
         ReadOnlySpan<byte> trailer, Span<byte> body)
@@ -54,15 +54,7 @@ internal sealed class AesGcmAead : RecordAead
         int length = plaintext.Length + trailer.Length;
         if (body.Length < length + TagSize)
             throw new ArgumentException("body must hold the ciphertext and the 16-byte tag", nameof(body));
-        GcmState s = default;
-        _key.Start(ref s, nonce, aad);
-        _key.Encrypt(ref s, plaintext, body[..plaintext.Length]);
-        if (!trailer.IsEmpty)
-            _key.Encrypt(ref s, trailer, body.Slice(plaintext.Length, trailer.Length));
-        Vector128<byte> tag = _key.ComputeTag(ref s);
-        tag.StoreUnsafe(ref MemoryMarshal.GetReference(body.Slice(length, TagSize)));
-        GcmState.Clear(ref s);
-        tag = default;
+        _key.SealGather(nonce, aad, plaintext, trailer, body[..length], body.Slice(length, TagSize));
     }
 
     public override bool Open(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> body, Span<byte> plaintext)

@@ -13,9 +13,10 @@ public class AesGcmSealGatherTests
     {
         AesGcmPath path = Enum.Parse<AesGcmPath>(pathName);
         var rng = new Random(0x6a7 + (int)path);
-        int[] lengths = [0, 1, 15, 16, 17, 127, 128, 129, 1399, 1426, 1448, 4000, 16384];
+        // Every tail length around the batch (128) and the gathered-finish limit, and record sizes the engine uses.
+        int[] lengths = [.. Enumerable.Range(0, 300), 1399, 1407, 1408, 1409, 1426, 1448, 1503, 1519, 1520, 1535, 4000, 16383, 16384];
         foreach (int length in lengths)
-            foreach (int trailerLength in new[] { 0, 1 })
+            foreach (int trailerLength in new[] { 0, 1, 16 })
             {
                 byte[] key = RandomBytes(rng, rng.Next(2) == 0 ? 16 : 32), nonce = RandomBytes(rng, 12), aad = RandomBytes(rng, 5);
                 byte[] content = RandomBytes(rng, length), trailer = RandomBytes(rng, trailerLength);
