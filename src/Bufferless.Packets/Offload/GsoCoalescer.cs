@@ -17,7 +17,7 @@ namespace Bufferless.Packets.Offload;
 /// train not yet closed by a shorter segment; no SYN, FIN, RST or URG anywhere, CWR only on the first. PSH is the
 /// one bit that does not come back as it was: the kernel puts it on the last segment only (see <see cref="TryAdd"/>).
 /// IPv4 packets with options and IPv6 packets with extension headers are written alone. A longer train gets the
-/// total length and a fresh IPv4 header checksum. Every TCP packet written, a train of one included, goes out with
+/// total length; every IPv4 header written gets a fresh checksum. Every TCP packet written, a train of one included, goes out with
 /// NEEDS_CSUM and the pseudo-header sum in its TCP checksum field (the kernel's CHECKSUM_PARTIAL convention): the
 /// kernel completes the checksum only where a packet leaves through a device without checksum offload, and a
 /// veth hop or local delivery never needs it. So whatever a packet's TCP checksum field held when it was added
@@ -120,7 +120,13 @@ public sealed class GsoCoalescer
         }
         else if (_count == 1)
         {
-            // One packet: its lengths and IPv4 header checksum are its own; only the TCP checksum is left to the kernel.
+            // One packet: its lengths are its own; the IPv4 header checksum is filled here (a producer that leaves
+            // checksums to the sink left it zero), the TCP checksum is left to the kernel.
+            if (!_ipv6)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(ip[10..], 0);
+                BinaryPrimitives.WriteUInt16BigEndian(ip[10..], Checksum.Compute(ip[.._tcpOffset]));
+            }
             WritePartialChecksum(ip);
             new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, VirtioNetHeader.GsoNone, 0, 0,
                 (ushort)_tcpOffset, TcpChecksumOffset).Write(_buffer);

@@ -16,9 +16,10 @@ namespace Bufferless.Packets.Offload;
 /// <see cref="TryCreateInPlace"/> and <see cref="TryNextInPlace"/> cut the super-packet where it lies instead: each
 /// segment's headers are written just before its payload, over the tail of the segment before it (already handed
 /// on), so no payload byte is copied. Those segments carry a partial TCP checksum (the pseudo-header sum, as the
-/// kernel's CHECKSUM_PARTIAL packets do) rather than a full one: the kernel vouched for the data (NEEDS_CSUM), the
-/// engine does not verify transport checksums, and every packet written back through a virtio header is marked
-/// NEEDS_CSUM again (<see cref="GsoCoalescer"/>). An IPv6 packet with extension headers gets full checksums.
+/// kernel's CHECKSUM_PARTIAL packets do) rather than a full one, and a zero IPv4 header checksum: the kernel vouched
+/// for the data (NEEDS_CSUM), the engine verifies neither checksum, and every packet written back through a virtio
+/// header gets a fresh IPv4 header checksum and NEEDS_CSUM again (<see cref="GsoCoalescer"/>). An IPv6 packet with
+/// extension headers gets full checksums.
 /// </remarks>
 /// <remarks>
 /// The cut-through engine depends on the split falling exactly on gso_size: a sender with TSO sized each record
@@ -175,7 +176,8 @@ public ref struct GsoSplitter
             BinaryPrimitives.WriteUInt16BigEndian(seg[2..], (ushort)total);
             BinaryPrimitives.WriteUInt16BigEndian(seg[4..], (ushort)(_firstId + _index));
             BinaryPrimitives.WriteUInt16BigEndian(seg[10..], 0);
-            BinaryPrimitives.WriteUInt16BigEndian(seg[10..], Checksum.Compute(seg[.._tcpOffset]));
+            if (!partialChecksum)
+                BinaryPrimitives.WriteUInt16BigEndian(seg[10..], Checksum.Compute(seg[.._tcpOffset]));
         }
 
         Span<byte> tcp = seg[_tcpOffset..];

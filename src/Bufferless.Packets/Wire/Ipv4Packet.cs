@@ -122,12 +122,13 @@ public readonly ref struct Ipv4Packet
     }
 
     /// <summary>
-    /// Writes a 20-byte header without options at the start of <paramref name="buffer"/> and fills its checksum.
+    /// Writes a 20-byte header without options at the start of <paramref name="buffer"/> and fills its checksum
+    /// (left zero with <c>headerChecksum: false</c>, for a writer that fills it later).
     /// Returns false if the buffer cannot hold <paramref name="totalLength"/> bytes.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool TryWriteHeader(Span<byte> buffer, uint source, uint destination, byte protocol, int totalLength,
-        ushort identification = 0, byte ttl = 64, bool dontFragment = true, byte tos = 0)
+        ushort identification = 0, byte ttl = 64, bool dontFragment = true, byte tos = 0, bool headerChecksum = true)
     {
         if (totalLength < MinHeaderLength || totalLength > ushort.MaxValue || buffer.Length < totalLength) return false;
         buffer[VersionIhl] = 0x45;
@@ -140,7 +141,8 @@ public readonly ref struct Ipv4Packet
         BinaryPrimitives.WriteUInt16BigEndian(buffer[ChecksumOffset..], 0);
         BinaryPrimitives.WriteUInt32BigEndian(buffer[Source..], source);
         BinaryPrimitives.WriteUInt32BigEndian(buffer[Destination..], destination);
-        BinaryPrimitives.WriteUInt16BigEndian(buffer[ChecksumOffset..], Checksum.Compute(buffer[..MinHeaderLength]));
+        if (headerChecksum)
+            BinaryPrimitives.WriteUInt16BigEndian(buffer[ChecksumOffset..], Checksum.Compute(buffer[..MinHeaderLength]));
         return true;
     }
 

@@ -154,7 +154,8 @@ public static class TcpPacketWriter
     /// <summary>Returns the packet length, or -1 if it does not fit in <paramref name="destination"/> (or options exceed 40 bytes).</summary>
     /// <param name="partialChecksum">
     /// Leave the TCP checksum partial: the folded pseudo-header sum, not complemented, as in the kernel's
-    /// CHECKSUM_PARTIAL packets, for a sink that has it completed downstream (a TUN write marked NEEDS_CSUM).
+    /// CHECKSUM_PARTIAL packets, for a sink that has it completed downstream (a TUN write marked NEEDS_CSUM); the
+    /// IPv4 header checksum is then left zero too, for that sink to fill once per write (<c>GsoCoalescer</c>).
     /// </param>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static int Write(Span<byte> destination, in TcpPacketSpec spec, ReadOnlySpan<byte> options, ReadOnlySpan<byte> payload,
@@ -178,7 +179,7 @@ public static class TcpPacketWriter
         else
         {
             Ipv4Packet.TryWriteHeader(destination, (uint)spec.Source, (uint)spec.Destination, IpProtocol.Tcp, total,
-                spec.IpIdentification, spec.Ttl);
+                spec.IpIdentification, spec.Ttl, headerChecksum: !partialChecksum);
             pseudo = Checksum.PseudoHeaderV4((uint)spec.Source, (uint)spec.Destination, IpProtocol.Tcp, tcp.Length);
         }
         if (partialChecksum)

@@ -84,11 +84,19 @@ public class GsoOffloadTests
         return segments;
     }
 
-    /// <summary>A segment with a partial TCP checksum (pseudo-header sum) completed the way the kernel would.</summary>
+    /// <summary>
+    /// A segment cut in place, completed the way the sink and the kernel would: the IPv4 header checksum (left zero)
+    /// filled, the partial TCP checksum (pseudo-header sum) finished.
+    /// </summary>
     private static byte[] CompletePartial(byte[] segment)
     {
         byte[] p = (byte[])segment.Clone();
         Assert.Equal(TcpPacketStatus.Tcp, TcpPacket.TryParse(p, out var tcp));
+        if (!tcp.IsIpv6)
+        {
+            Assert.Equal(0, BinaryPrimitives.ReadUInt16BigEndian(p.AsSpan(10)));
+            BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(10), Checksum.Compute(p.AsSpan(0, tcp.TcpOffset)));
+        }
         Assert.Equal(Checksum.Fold(tcp.PseudoHeaderSum()), BinaryPrimitives.ReadUInt16BigEndian(p.AsSpan(tcp.TcpOffset + 16)));
         Assert.True(GsoSplitter.TryCompleteChecksum(p, new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, 0, 0, 0, (ushort)tcp.TcpOffset, 16)));
         return p;
