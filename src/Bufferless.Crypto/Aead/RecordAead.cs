@@ -16,6 +16,26 @@ public abstract class RecordAead : IDisposable
     /// <summary>Encrypts a whole record in one call: writes <c>plaintext.Length + 16</c> bytes (ciphertext then tag) into <paramref name="body"/>.</summary>
     public abstract void Seal(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext, Span<byte> body);
 
+    /// <summary>
+    /// Encrypts a whole record whose plaintext is <paramref name="plaintext"/> followed by <paramref name="trailer"/>
+    /// (TLS 1.3's inner content type, RFC 8446 §5.2), writing <c>plaintext.Length + trailer.Length + 16</c> bytes into
+    /// <paramref name="body"/>: the same bytes as <see cref="Seal(ReadOnlySpan{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/>
+    /// of the concatenation. Lets a caller seal from where the plaintext lies (a received packet) straight into the
+    /// outgoing one. <paramref name="body"/> may start at <paramref name="plaintext"/> (in place) or not overlap it.
+    /// This implementation gathers the two into <paramref name="body"/> and seals in place; an implementation may
+    /// override it to skip that copy.
+    /// </summary>
+    public virtual void SealGather(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext,
+        ReadOnlySpan<byte> trailer, Span<byte> body)
+    {
+        int length = plaintext.Length + trailer.Length;
+        if (body.Length < length)
+            throw new ArgumentException("body must hold the ciphertext and the tag", nameof(body));
+        plaintext.CopyTo(body);
+        trailer.CopyTo(body[plaintext.Length..]);
+        Seal(nonce, aad, body[..length], body);
+    }
+
     /// <summary>Decrypts and authenticates a whole record body (ciphertext then tag). On failure the plaintext span is cleared and false returned.</summary>
     public abstract bool Open(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> body, Span<byte> plaintext);
 

@@ -11,6 +11,7 @@ public sealed partial class CutThroughEngine
 {
     private static ReadOnlySpan<byte> CloseNotify => [1, 0];
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void OnServerEstablished(int h, ref Flow f, ref Segment seg)
     {
         if (seg.Has(TcpFlags.Rst))
@@ -33,6 +34,7 @@ public sealed partial class CutThroughEngine
     }
 
     /// <summary>The server acknowledged plaintext: drop whole client records from the client-to-server map.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private bool OnServerAck(int h, ref Flow f, uint ack, ushort window)
     {
         uint bytes = (uint)window << f.ServerWScale;
@@ -66,6 +68,7 @@ public sealed partial class CutThroughEngine
     /// a segment would not fit the client's MSS); bytes already sent are sealed again under their original record
     /// numbers, cut at the original boundaries (DESIGN.md §6). Returns true when something went to the client.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private bool OnServerData(int h, ref Flow f, uint seq, ReadOnlySpan<byte> data, bool fin)
     {
         // New bytes continue the stream where sealing stopped, or where the window hold ends.
@@ -159,6 +162,7 @@ public sealed partial class CutThroughEngine
     /// soft state either way (invariant 1: the server's ACK never covers held bytes), and what exceeds the bound is
     /// dropped unacknowledged, so the server sends it again.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private bool SealNewServerBytes(int h, ref Flow f, uint seq, ReadOnlySpan<byte> data)
     {
         bool sent = false;
@@ -188,6 +192,7 @@ public sealed partial class CutThroughEngine
     /// window. Returns the bytes sealed; <paramref name="windowFull"/> says the rest may be held: the window or a
     /// pending KeyUpdate stopped it (not the map or an error).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private int SealWithinWindow(int h, ref Flow f, ReadOnlySpan<byte> data, ref bool sent, out bool windowFull)
     {
         windowFull = false;
@@ -475,6 +480,7 @@ public sealed partial class CutThroughEngine
     /// must match the original: otherwise the bytes differ from what was sealed under this number before, so the
     /// packet is wiped, never sent, and the flow reset (DESIGN.md invariant 2).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private bool SealAndSend(int h, ref Flow f, ulong record, uint cSeq, ReadOnlySpan<byte> content, TlsContentType type,
         TcpFlags flags, uint? expectedTag, out uint tag)
     {
@@ -483,14 +489,15 @@ public sealed partial class CutThroughEngine
         int recordLength = content.Length + f.Overhead;
         Span<byte> nonce = stackalloc byte[12];
         RecordAead aead = _keys.Get(h, f.Generation, KeyStore.WriteDirection);
-        int inner;
         int prefix;
+        // TLS 1.3's inner content type follows the content inside the encryption (empty for TLS 1.2).
+        Span<byte> trailer = stackalloc byte[1];
         if (f.Has(FlowFlags.Tls12))
         {
             // RFC 5246 §6.2.3.3: the real type outside, AAD = seq || type || version || plaintext length. AES-GCM
             // (RFC 5288 §3) sends the record number as the explicit nonce; ChaCha20 (RFC 7905 §2) XORs it into the IV.
             prefix = f.Overhead - RecordAssembler.TagSize;
-            inner = content.Length;
+            trailer = default;
             payload[0] = (byte)type;
             if (prefix > RecordAssembler.HeaderSize)
             {
@@ -506,15 +513,13 @@ public sealed partial class CutThroughEngine
         {
             // RFC 8446 §5.2: opaque_type application_data, the real type as the last inner byte.
             prefix = RecordAssembler.HeaderSize;
-            inner = content.Length + 1;
+            trailer[0] = (byte)type;
             payload[0] = (byte)TlsContentType.ApplicationData;
-            payload[prefix + content.Length] = (byte)type;
             _keys.Nonce(h, KeyStore.WriteDirection, record, nonce);
         }
         payload[1] = 3;
         payload[2] = 3;
         BinaryPrimitives.WriteUInt16BigEndian(payload[3..], (ushort)(recordLength - RecordAssembler.HeaderSize));
-        content.CopyTo(payload[prefix..]);
         Span<byte> aad = stackalloc byte[13];
         if (f.Has(FlowFlags.Tls12))
             WriteTls12Aad(aad, record, (byte)type, content.Length);
@@ -522,7 +527,9 @@ public sealed partial class CutThroughEngine
             aad = aad[..RecordAssembler.HeaderSize];
         if (!f.Has(FlowFlags.Tls12))
             payload[..RecordAssembler.HeaderSize].CopyTo(aad);
-        aead.Seal(nonce, aad, payload.Slice(prefix, inner), payload.Slice(prefix, inner + RecordAssembler.TagSize));
+        // Sealed from where the content lies (the server's packet) straight into the output packet: no gathering copy.
+        int inner = content.Length + trailer.Length;
+        aead.SealGather(nonce, aad, content, trailer, payload.Slice(prefix, inner + RecordAssembler.TagSize));
         tag = TagPrefix(payload.Slice(prefix + inner, 4));
         if (expectedTag is uint expected && expected != tag)
         {

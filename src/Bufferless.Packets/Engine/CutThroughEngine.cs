@@ -124,6 +124,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     // ---------------------------------------------------------------------------------------------------------
     // dispatch
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void OnPacket(Span<byte> ipPacket, long nowMs)
     {
         _now = nowMs;
@@ -151,6 +152,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     private bool _clientSegmentIsNew;
     private int _clientQuietMs;
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void Dispatch(Span<byte> packet)
     {
         if (!SegmentCodec.TryParse(packet, out Segment seg))
@@ -240,6 +242,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     }
 
     /// <summary>A server packet of flow <paramref name="h"/> (found once by the dispatcher).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void FromServer(int h, ref Segment seg)
     {
         _currentFlow = h;
@@ -332,9 +335,10 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
 
     private Span<byte> PayloadArea(in OutSegment o) => _out.AsSpan(SegmentCodec.HeaderLength(o));
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void EmitToClient(ref Flow f, in OutSegment o, int payloadLength)
     {
-        int length = SegmentCodec.Write(_out, o, f.Key.ServerAddress, f.Key.ClientAddress, payloadLength);
+        int length = SegmentCodec.Write(_out, o, f.Key.ServerAddress, f.Key.ClientAddress, payloadLength, _sink.CompletesChecksums);
         Counters.PacketsOut++;
         _sink.Send(_out.AsSpan(0, length));
     }
@@ -357,7 +361,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
 
     private void EmitToServer(ref Flow f, in OutSegment o, int payloadLength)
     {
-        int length = SegmentCodec.Write(_out, o, f.Key.ClientAddress, f.Key.ServerAddress, payloadLength);
+        int length = SegmentCodec.Write(_out, o, f.Key.ClientAddress, f.Key.ServerAddress, payloadLength, _sink.CompletesChecksums);
         Counters.PacketsOut++;
         _sink.Send(_out.AsSpan(0, length));
     }

@@ -11,6 +11,7 @@ internal static class SegmentCodec
 {
     public const int MaxHeaders = 40 + 60;
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool TryParse(Span<byte> packet, out Segment s)
     {
         s = default;
@@ -82,13 +83,16 @@ internal static class SegmentCodec
 
     /// <summary>
     /// Writes a whole packet whose payload the caller already placed at <c>packet[HeaderLength(o)..]</c>; both
-    /// checksums are computed. Returns the packet length.
+    /// checksums are computed, or with <paramref name="partialTcpChecksum"/> the TCP one is left partial (pseudo-header
+    /// sum) for a sink that has it completed (<see cref="IPacketSink.CompletesChecksums"/>). Returns the packet length.
     /// </summary>
-    public static int Write(Span<byte> packet, in OutSegment o, UInt128 source, UInt128 destination, int payloadLength) =>
-        WriteCore(packet, o, source, destination, payloadLength, false, default);
+    public static int Write(Span<byte> packet, in OutSegment o, UInt128 source, UInt128 destination, int payloadLength,
+        bool partialTcpChecksum = false) =>
+        WriteCore(packet, o, source, destination, payloadLength, false, default, partialTcpChecksum);
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static int WriteCore(Span<byte> packet, in OutSegment o, UInt128 source, UInt128 destination, int payloadLength,
-        bool sackPermitted, ReadOnlySpan<uint> sackEdges)
+        bool sackPermitted, ReadOnlySpan<uint> sackEdges, bool partialTcpChecksum = false)
     {
         Span<byte> options = stackalloc byte[40];
         var w = new TcpOptionWriter(options);
@@ -129,7 +133,7 @@ internal static class SegmentCodec
         var spec = new TcpPacketSpec(o.IsIPv6, source, destination, o.SourcePort, o.DestinationPort,
             new SeqNumber(o.SequenceNumber), new SeqNumber(o.AcknowledgementNumber), o.Flags, o.Window) { Ttl = o.Ttl };
         int offset = TcpPacketWriter.PayloadOffset(o.IsIPv6, w.Written);
-        int length = TcpPacketWriter.Write(packet, spec, w.WrittenSpan, packet.Slice(offset, payloadLength));
+        int length = TcpPacketWriter.Write(packet, spec, w.WrittenSpan, packet.Slice(offset, payloadLength), partialTcpChecksum);
         if (length < 0)
             throw new InvalidOperationException("output packet does not fit");
         return length;

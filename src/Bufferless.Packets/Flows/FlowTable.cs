@@ -34,6 +34,7 @@ internal sealed class FlowTable
 
     public ref Flow this[int handle] => ref _flows[handle];
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public int Find(in FlowKey key)
     {
         int h = _buckets[key.Hash(_seed) & _bucketMask] - 1;

@@ -194,6 +194,7 @@ internal sealed class SeqMap
     /// Appends the next record (number <c>FirstRecordNumber + Count</c>); it joins the last run when it follows it
     /// in both spaces with the same sizes and kind. The caller checks <see cref="IsFull"/>.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Append(uint a, uint b, int aLength, int bLength, SeqMapKind kind, uint tag)
     {
         if (IsFull)

@@ -11,9 +11,11 @@ namespace Bufferless.Packets.Io;
 /// </summary>
 /// <remarks>
 /// With <c>vnetHeader</c> (a TUN opened with offload) every read starts with a <see cref="VirtioNetHeader"/>:
-/// a GSO super-packet is cut by <see cref="GsoSplitter"/> into MSS-sized packets in a second buffer and handed to
-/// the engine one by one; a single packet whose checksum is still partial gets it completed in place first, so
-/// the engine always sees ordinary packets with full checksums.
+/// a GSO super-packet is cut by <see cref="GsoSplitter"/> into MSS-sized packets where it lies (each segment's
+/// headers written just before its payload) and handed to the engine one by one. Those segments carry the partial
+/// TCP checksum the kernel left (pseudo-header sum; the engine does not verify transport checksums, and the sink
+/// marks everything it writes NEEDS_CSUM); a single packet whose checksum is still partial gets it completed in
+/// place first.
 /// </remarks>
 public sealed class PacketLoop
 {
@@ -27,6 +29,8 @@ public sealed class PacketLoop
     private readonly bool _vnetHeader;
     private readonly byte[] _buffer;
     private readonly byte[]? _segment;
+    /// <summary>The headers of the super-packet being cut in place (IP + TCP with options; longer ones take the copying path).</summary>
+    private readonly byte[] _template = new byte[256];
     private readonly Func<long> _clock;
 
     /// <param name="bufferSize">Largest packet read; 65,535 covers any IP packet the TUN can hand over.</param>
@@ -99,6 +103,7 @@ public sealed class PacketLoop
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void Deliver(Span<byte> read, long now)
     {
         if (!VirtioNetHeader.TryRead(read, out var header))
@@ -117,7 +122,18 @@ public sealed class PacketLoop
             _engine.OnPacket(packet, now);
             return;
         }
-        if (!GsoSplitter.TryCreate(packet, header, out var splitter))
+        if (GsoSplitter.TryCreateInPlace(packet, header, _template, out var splitter))
+        {
+            // The common case: segments are cut where they lie, no payload byte is copied.
+            SuperPackets++;
+            while (splitter.TryNextInPlace(out int offset, out int length))
+            {
+                Segments++;
+                _engine.OnPacket(packet.Slice(offset, length), now);
+            }
+            return;
+        }
+        if (!GsoSplitter.TryCreate(packet, header, out splitter))
         {
             OffloadErrors++;
             return;

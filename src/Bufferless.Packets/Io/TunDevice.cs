@@ -93,6 +93,7 @@ public sealed unsafe class TunDevice : IPacketDevice, IDisposable
     }
 
     /// <summary>Reads one packet. Returns its length, 0 if none is waiting. Throws only on a device error.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public int Read(Span<byte> buffer)
     {
         fixed (byte* p = buffer)
@@ -110,6 +111,7 @@ public sealed unsafe class TunDevice : IPacketDevice, IDisposable
     }
 
     /// <summary>Writes one packet. False if the kernel refused it (counted by the caller; the peer retransmits).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool Write(ReadOnlySpan<byte> packet)
     {
         fixed (byte* p = packet)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Bufferless.Packets.Wire;
 
 namespace Bufferless.Packets.Offload;
@@ -15,20 +16,23 @@ namespace Bufferless.Packets.Offload;
 /// sequence number exactly where the train ends, payload no longer than the first one's (gso_size) and the
 /// train not yet closed by a shorter segment; no SYN, FIN, RST or URG anywhere, CWR only on the first. PSH is the
 /// one bit that does not come back as it was: the kernel puts it on the last segment only (see <see cref="TryAdd"/>).
-/// IPv4 packets with options and IPv6 packets with extension headers are written alone. A train of one is
-/// written unchanged (gso_type NONE, checksum already full); a longer one gets the total length, a fresh IPv4
-/// header checksum, and NEEDS_CSUM with the pseudo-header sum in the TCP checksum field, as the kernel expects
-/// for a partial checksum.
+/// IPv4 packets with options and IPv6 packets with extension headers are written alone. A longer train gets the
+/// total length; every IPv4 header written gets a fresh checksum. Every TCP packet written, a train of one included, goes out with
+/// NEEDS_CSUM and the pseudo-header sum in its TCP checksum field (the kernel's CHECKSUM_PARTIAL convention): the
+/// kernel completes the checksum only where a packet leaves through a device without checksum offload, and a
+/// veth hop or local delivery never needs it. So whatever a packet's TCP checksum field held when it was added
+/// is replaced, and producers need not compute full checksums (<see cref="Io.IPacketSink.CompletesChecksums"/>).
+/// A packet that is not TCP is written unchanged (gso_type NONE).
 /// </remarks>
 public sealed class GsoCoalescer
 {
     public const int MaxPacket = 65535;
-    private const int TcpSeqOffset = 4, TcpDataOffset = 12, TcpFlagsOffset = 13, TcpChecksumOffset = 16;
+    private const int TcpSeqOffset = 4, TcpAckOffset = 8, TcpDataOffset = 12, TcpFlagsOffset = 13, TcpChecksumOffset = 16;
     private const TcpFlags NeverCoalesced = TcpFlags.Syn | TcpFlags.Fin | TcpFlags.Rst | TcpFlags.Urg;
 
     private readonly byte[] _buffer = GC.AllocateUninitializedArray<byte>(VirtioNetHeader.Size + MaxPacket, pinned: true);
     private int _length, _count, _segmentSize, _lastPayload, _tcpOffset, _headerLength;
-    private bool _open, _ipv6;
+    private bool _open, _ipv6, _tcp;
     private uint _nextSeq;
 
     /// <summary>Packets in the pending train (0: nothing to write).</summary>
@@ -39,6 +43,7 @@ public sealed class GsoCoalescer
     /// (a non-TCP or ineligible one is then written alone). False if the packet cannot join: the caller writes
     /// <see cref="Finish"/> and adds it again.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryAdd(ReadOnlySpan<byte> packet)
     {
         if (packet.Length > MaxPacket || packet.Length == 0) return false;
@@ -60,16 +65,71 @@ public sealed class GsoCoalescer
     }
 
     /// <summary>
+    /// True when <paramref name="packet"/> belongs to the same TCP connection and direction as the pending train
+    /// (addresses and ports), or when either is not TCP: the caller must then write the train before it, so that
+    /// nothing of one direction of a connection overtakes what went before it. False when nothing is pending.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public bool MustPrecede(ReadOnlySpan<byte> packet)
+    {
+        if (_count == 0) return false;
+        if (!_tcp || !TryTcpOffset(packet, out bool ipv6, out int tcpOffset) || ipv6 != _ipv6) return true;
+        ReadOnlySpan<byte> head = _buffer.AsSpan(VirtioNetHeader.Size, _length);
+        ReadOnlySpan<byte> addresses = ipv6 ? head.Slice(8, 32) : head.Slice(12, 8);
+        return packet.Slice(ipv6 ? 8 : 12, addresses.Length).SequenceEqual(addresses)
+            && packet.Slice(tcpOffset, 4).SequenceEqual(head.Slice(_tcpOffset, 4));
+    }
+
+    /// <summary>
+    /// Replaces a pending lone pure ACK with <paramref name="packet"/> when that is a later pure ACK of the same
+    /// connection and direction: same sequence number, an acknowledgement number strictly beyond the pending one
+    /// (RFC 9293 §3.10.7.4: ACKs are cumulative, so the later one carries everything the earlier one said, its window
+    /// included, and it is the newer word on both). An ACK that does not move the acknowledgement (a duplicate ACK a
+    /// sender counts for fast retransmit, RFC 5681 §3.2, or a window update) is never replaced. False if not replaced.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public bool TryReplaceAck(ReadOnlySpan<byte> packet)
+    {
+        if (_count != 1 || !_tcp || _length != _headerLength) return false;
+        ReadOnlySpan<byte> head = _buffer.AsSpan(VirtioNetHeader.Size, _length);
+        if ((TcpFlags)head[_tcpOffset + TcpFlagsOffset] != TcpFlags.Ack) return false;
+        if (packet.Length > MaxPacket || !TryTcpOffset(packet, out bool ipv6, out int tcpOffset) || ipv6 != _ipv6) return false;
+        if ((TcpFlags)packet[tcpOffset + TcpFlagsOffset] != TcpFlags.Ack
+            || packet.Length != tcpOffset + (packet[tcpOffset + TcpDataOffset] >> 4) * 4) return false;
+        if (!MustPrecede(packet)) return false;
+        if (!packet.Slice(tcpOffset + TcpSeqOffset, 4).SequenceEqual(head.Slice(_tcpOffset + TcpSeqOffset, 4))) return false;
+        uint ack = BinaryPrimitives.ReadUInt32BigEndian(packet[(tcpOffset + TcpAckOffset)..]);
+        uint pendingAck = BinaryPrimitives.ReadUInt32BigEndian(head[(_tcpOffset + TcpAckOffset)..]);
+        if ((int)(ack - pendingAck) <= 0) return false;
+        Start(packet);
+        return true;
+    }
+
+    /// <summary>
     /// Completes the pending train and returns the bytes to write (virtio header + packet); empty if nothing is
     /// pending. The span stays valid until the next <see cref="TryAdd"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReadOnlySpan<byte> Finish()
     {
         if (_count == 0) return default;
         Span<byte> ip = _buffer.AsSpan(VirtioNetHeader.Size, _length);
-        if (_count == 1)
+        if (!_tcp)
         {
             default(VirtioNetHeader).Write(_buffer);
+        }
+        else if (_count == 1)
+        {
+            // One packet: its lengths are its own; the IPv4 header checksum is filled here (a producer that leaves
+            // checksums to the sink left it zero), the TCP checksum is left to the kernel.
+            if (!_ipv6)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(ip[10..], 0);
+                BinaryPrimitives.WriteUInt16BigEndian(ip[10..], Checksum.Compute(ip[.._tcpOffset]));
+            }
+            WritePartialChecksum(ip);
+            new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, VirtioNetHeader.GsoNone, 0, 0,
+                (ushort)_tcpOffset, TcpChecksumOffset).Write(_buffer);
         }
         else
         {
@@ -83,14 +143,7 @@ public sealed class GsoCoalescer
                 BinaryPrimitives.WriteUInt16BigEndian(ip[10..], 0);
                 BinaryPrimitives.WriteUInt16BigEndian(ip[10..], Checksum.Compute(ip[.._tcpOffset]));
             }
-            int tcpLength = _length - _tcpOffset;
-            uint pseudo = _ipv6
-                ? Checksum.PseudoHeaderV6(ip.Slice(8, 16), ip.Slice(24, 16), IpProtocol.Tcp, tcpLength)
-                : Checksum.PseudoHeaderV4(BinaryPrimitives.ReadUInt32BigEndian(ip[12..]),
-                    BinaryPrimitives.ReadUInt32BigEndian(ip[16..]), IpProtocol.Tcp, tcpLength);
-            // NEEDS_CSUM: the field holds the folded pseudo-header sum, not complemented (what the kernel's own
-            // CHECKSUM_PARTIAL packets carry); segmentation adjusts it per segment and finishes it.
-            BinaryPrimitives.WriteUInt16BigEndian(ip[(_tcpOffset + TcpChecksumOffset)..], Checksum.Fold(pseudo));
+            WritePartialChecksum(ip);
             new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum,
                 _ipv6 ? VirtioNetHeader.GsoTcpV6 : VirtioNetHeader.GsoTcpV4,
                 (ushort)_headerLength, (ushort)_segmentSize, (ushort)_tcpOffset, TcpChecksumOffset).Write(_buffer);
@@ -102,12 +155,28 @@ public sealed class GsoCoalescer
         return _buffer.AsSpan(0, total);
     }
 
+    /// <summary>
+    /// NEEDS_CSUM: the TCP checksum field holds the folded pseudo-header sum, not complemented (what the kernel's own
+    /// CHECKSUM_PARTIAL packets carry); segmentation adjusts it per segment, and the kernel (or the device) finishes it.
+    /// </summary>
+    private void WritePartialChecksum(Span<byte> ip)
+    {
+        int tcpLength = _length - _tcpOffset;
+        uint pseudo = _ipv6
+            ? Checksum.PseudoHeaderV6(ip.Slice(8, 16), ip.Slice(24, 16), IpProtocol.Tcp, tcpLength)
+            : Checksum.PseudoHeaderV4(BinaryPrimitives.ReadUInt32BigEndian(ip[12..]),
+                BinaryPrimitives.ReadUInt32BigEndian(ip[16..]), IpProtocol.Tcp, tcpLength);
+        BinaryPrimitives.WriteUInt16BigEndian(ip[(_tcpOffset + TcpChecksumOffset)..], Checksum.Fold(pseudo));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool Start(ReadOnlySpan<byte> packet)
     {
         packet.CopyTo(_buffer.AsSpan(VirtioNetHeader.Size));
         _length = packet.Length;
         _count = 1;
-        _open = TryTemplate(packet, out _ipv6, out _tcpOffset, out _headerLength, out TcpFlags flags);
+        _tcp = TryTcpOffset(packet, out _ipv6, out _tcpOffset);
+        _open = _tcp && TryTemplate(packet, out _headerLength);
         if (!_open) return true;
         _segmentSize = packet.Length - _headerLength;
         _lastPayload = _segmentSize;
@@ -115,20 +184,25 @@ public sealed class GsoCoalescer
         return true;
     }
 
-    /// <summary>Whether a packet can head a train: plain IPv4 (no options, no fragment) or IPv6 (TCP next), TCP with payload, no SYN/FIN/RST/URG.</summary>
-    private static bool TryTemplate(ReadOnlySpan<byte> p, out bool ipv6, out int tcpOffset, out int headerLength, out TcpFlags flags)
+    /// <summary>
+    /// Where the TCP header of a whole, unfragmented TCP packet starts: IPv4 (options allowed) or IPv6 with TCP as
+    /// the next header; false for anything else (written unchanged).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static bool TryTcpOffset(ReadOnlySpan<byte> p, out bool ipv6, out int tcpOffset)
     {
         ipv6 = false;
-        tcpOffset = headerLength = 0;
-        flags = 0;
+        tcpOffset = 0;
         if (p.Length < Ipv4Packet.MinHeaderLength) return false;
         int version = p[0] >> 4;
         if (version == 4)
         {
-            if ((p[0] & 0x0F) != 5 || p[9] != IpProtocol.Tcp) return false;
+            int ihl = (p[0] & 0x0F) * 4;
+            if (ihl < Ipv4Packet.MinHeaderLength || p[9] != IpProtocol.Tcp) return false;
+            // RFC 791: only a whole datagram has a TCP header and checksum of its own.
             if ((BinaryPrimitives.ReadUInt16BigEndian(p[6..]) & 0x3FFF) != 0) return false;
             if (BinaryPrimitives.ReadUInt16BigEndian(p[2..]) != p.Length) return false;
-            tcpOffset = Ipv4Packet.MinHeaderLength;
+            tcpOffset = ihl;
         }
         else if (version == 6)
         {
@@ -140,12 +214,20 @@ public sealed class GsoCoalescer
         else return false;
         if (p.Length < tcpOffset + TcpSegment.MinHeaderLength) return false;
         int tcpHeader = (p[tcpOffset + TcpDataOffset] >> 4) * 4;
-        headerLength = tcpOffset + tcpHeader;
-        if (tcpHeader < TcpSegment.MinHeaderLength || headerLength >= p.Length) return false;
-        flags = (TcpFlags)p[tcpOffset + TcpFlagsOffset];
+        return tcpHeader >= TcpSegment.MinHeaderLength && tcpOffset + tcpHeader <= p.Length;
+    }
+
+    /// <summary>Whether a TCP packet can head a train: IPv4 without options, a payload, no SYN/FIN/RST/URG.</summary>
+    private bool TryTemplate(ReadOnlySpan<byte> p, out int headerLength)
+    {
+        headerLength = _tcpOffset + (p[_tcpOffset + TcpDataOffset] >> 4) * 4;
+        if (!_ipv6 && _tcpOffset != Ipv4Packet.MinHeaderLength) return false;
+        if (headerLength >= p.Length) return false;
+        var flags = (TcpFlags)p[_tcpOffset + TcpFlagsOffset];
         return (flags & NeverCoalesced) == 0;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool CanJoin(ReadOnlySpan<byte> p, out int payload, out TcpFlags flags)
     {
         payload = p.Length - _headerLength;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Bufferless.Packets.Wire;
 
 namespace Bufferless.Packets.Offload;
@@ -12,6 +13,15 @@ namespace Bufferless.Packets.Offload;
 /// caller owns, so nothing is allocated.
 /// </summary>
 /// <remarks>
+/// <see cref="TryCreateInPlace"/> and <see cref="TryNextInPlace"/> cut the super-packet where it lies instead: each
+/// segment's headers are written just before its payload, over the tail of the segment before it (already handed
+/// on), so no payload byte is copied. Those segments carry a partial TCP checksum (the pseudo-header sum, as the
+/// kernel's CHECKSUM_PARTIAL packets do) rather than a full one, and a zero IPv4 header checksum: the kernel vouched
+/// for the data (NEEDS_CSUM), the engine verifies neither checksum, and every packet written back through a virtio
+/// header gets a fresh IPv4 header checksum and NEEDS_CSUM again (<see cref="GsoCoalescer"/>). An IPv6 packet with
+/// extension headers gets full checksums.
+/// </remarks>
+/// <remarks>
 /// The cut-through engine depends on the split falling exactly on gso_size: a sender with TSO sized each record
 /// (plus its header) to one MSS, so cutting at gso_size gives back one record per packet.
 /// </remarks>
@@ -20,15 +30,19 @@ public ref struct GsoSplitter
     private const int TcpSeqOffset = 4, TcpDataOffset = 12, TcpFlagsOffset = 13, TcpChecksumOffset = 16;
 
     private readonly ReadOnlySpan<byte> _packet;
+    private readonly Span<byte> _inPlace, _template;
     private readonly int _tcpOffset, _headerLength, _segmentSize;
     private readonly bool _ipv6;
     private readonly ushort _firstId;
     private readonly uint _firstSeq, _pseudoBase;
     private int _payloadDone, _index;
 
-    private GsoSplitter(ReadOnlySpan<byte> packet, int tcpOffset, int headerLength, int segmentSize, bool ipv6)
+    private GsoSplitter(ReadOnlySpan<byte> packet, int tcpOffset, int headerLength, int segmentSize, bool ipv6,
+        Span<byte> inPlace = default, Span<byte> template = default)
     {
         _packet = packet;
+        _inPlace = inPlace;
+        _template = template;
         _tcpOffset = tcpOffset;
         _headerLength = headerLength;
         _segmentSize = segmentSize;
@@ -94,7 +108,25 @@ public ref struct GsoSplitter
         return true;
     }
 
+    /// <summary>
+    /// Like <see cref="TryCreate"/>, for cutting <paramref name="packet"/> where it lies (<see cref="TryNextInPlace"/>):
+    /// the headers are kept in <paramref name="template"/> (the caller's, at least <see cref="HeaderLength"/> bytes;
+    /// false if shorter), since the first segment's own are rewritten.
+    /// </summary>
+    public static bool TryCreateInPlace(Span<byte> packet, in VirtioNetHeader header, Span<byte> template, out GsoSplitter splitter)
+    {
+        if (!TryCreate(packet, header, out var s) || s._headerLength > template.Length)
+        {
+            splitter = default;
+            return false;
+        }
+        packet[..s._headerLength].CopyTo(template);
+        splitter = new GsoSplitter(packet, s._tcpOffset, s._headerLength, s._segmentSize, s._ipv6, packet, template[..s._headerLength]);
+        return true;
+    }
+
     /// <summary>Writes the next segment into <paramref name="destination"/>; false when all were written (or it is too small).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryNext(Span<byte> destination, out int length)
     {
         length = 0;
@@ -105,7 +137,34 @@ public ref struct GsoSplitter
         if (destination.Length < total) return false;
         _packet[.._headerLength].CopyTo(destination);
         _packet.Slice(_headerLength + _payloadDone, chunk).CopyTo(destination[_headerLength..]);
-        Span<byte> seg = destination[..total];
+        length = Finish(destination[..total], chunk, payloadTotal, partialChecksum: false);
+        return true;
+    }
+
+    /// <summary>
+    /// The next segment, cut in place (after <see cref="TryCreateInPlace"/>): it is
+    /// <c>packet[offset..(offset + length)]</c>, valid until the next call, whose headers overwrite its last bytes.
+    /// False when all were given.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public bool TryNextInPlace(out int offset, out int length)
+    {
+        offset = length = 0;
+        int payloadTotal = _packet.Length - _headerLength;
+        if (_inPlace.IsEmpty || _index > 0 && _payloadDone >= payloadTotal) return false;
+        int chunk = Math.Min(_segmentSize, payloadTotal - _payloadDone);
+        // The payload of this segment starts at _headerLength + _payloadDone: its headers go just before it.
+        offset = _payloadDone;
+        Span<byte> seg = _inPlace.Slice(offset, _headerLength + chunk);
+        _template.CopyTo(seg);
+        length = Finish(seg, chunk, payloadTotal, partialChecksum: !_ipv6 || _tcpOffset == Ipv6Packet.HeaderLength);
+        return true;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private int Finish(Span<byte> seg, int chunk, int payloadTotal, bool partialChecksum)
+    {
+        int total = seg.Length;
         bool first = _index == 0, last = _payloadDone + chunk >= payloadTotal;
 
         if (_ipv6)
@@ -117,7 +176,8 @@ public ref struct GsoSplitter
             BinaryPrimitives.WriteUInt16BigEndian(seg[2..], (ushort)total);
             BinaryPrimitives.WriteUInt16BigEndian(seg[4..], (ushort)(_firstId + _index));
             BinaryPrimitives.WriteUInt16BigEndian(seg[10..], 0);
-            BinaryPrimitives.WriteUInt16BigEndian(seg[10..], Checksum.Compute(seg[.._tcpOffset]));
+            if (!partialChecksum)
+                BinaryPrimitives.WriteUInt16BigEndian(seg[10..], Checksum.Compute(seg[.._tcpOffset]));
         }
 
         Span<byte> tcp = seg[_tcpOffset..];
@@ -126,14 +186,20 @@ public ref struct GsoSplitter
         if (!last) flags &= ~(TcpFlags.Fin | TcpFlags.Psh);
         if (!first) flags &= ~TcpFlags.Cwr;
         tcp[TcpFlagsOffset] = (byte)flags;
-        BinaryPrimitives.WriteUInt16BigEndian(tcp[TcpChecksumOffset..], 0);
         uint pseudo = Checksum.Add(_pseudoBase, (uint)tcp.Length);
-        BinaryPrimitives.WriteUInt16BigEndian(tcp[TcpChecksumOffset..], Checksum.Finish(Checksum.Sum(tcp, pseudo)));
+        if (partialChecksum)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(tcp[TcpChecksumOffset..], Checksum.Fold(pseudo));
+        }
+        else
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(tcp[TcpChecksumOffset..], 0);
+            BinaryPrimitives.WriteUInt16BigEndian(tcp[TcpChecksumOffset..], Checksum.Finish(Checksum.Sum(tcp, pseudo)));
+        }
 
         _payloadDone += chunk;
         _index++;
-        length = total;
-        return true;
+        return total;
     }
 
     /// <summary>

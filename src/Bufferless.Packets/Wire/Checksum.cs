@@ -17,6 +17,7 @@ namespace Bufferless.Packets.Wire;
 public static class Checksum
 {
     /// <summary>One's complement sum of <paramref name="data"/> (an odd last byte is padded with zero, RFC 1071 §4.1), added to <paramref name="initial"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static uint Sum(ReadOnlySpan<byte> data, uint initial = 0)
     {
         ulong le;
@@ -116,6 +117,7 @@ public static class Checksum
     // The three paths below return a little-endian-order, unfolded 64-bit sum. They are internal so tests
     // can run each against the others on the same inputs whatever the machine supports.
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static ulong SumScalar(ReadOnlySpan<byte> data)
     {
         ulong a = 0, b = 0;
@@ -129,6 +131,7 @@ public static class Checksum
     }
 
     /// <summary>Up to 31 trailing bytes; the slice starts at an even offset of the whole buffer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static ulong Tail(ReadOnlySpan<byte> data)
     {
         ulong s = 0;
@@ -139,6 +142,7 @@ public static class Checksum
         return s;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static ulong SumVector128(ReadOnlySpan<byte> data)
     {
         if (!Vector128.IsHardwareAccelerated) return SumScalar(data);
@@ -164,6 +168,7 @@ public static class Checksum
         return Vector128.Sum(acc0 + acc1) + Tail(data[i..]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static ulong SumVector256(ReadOnlySpan<byte> data)
     {
         if (!Vector256.IsHardwareAccelerated) return SumVector128(data);

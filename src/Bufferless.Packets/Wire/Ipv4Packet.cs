@@ -38,6 +38,7 @@ public readonly ref struct Ipv4Packet
     private Ipv4Packet(Span<byte> packet) => _b = packet;
 
     /// <summary>Validates version 4, IHL &gt;= 5, IHL*4 &lt;= Total Length &lt;= buffer length.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool TryCreate(Span<byte> buffer, out Ipv4Packet packet)
     {
         packet = default;
@@ -121,11 +122,13 @@ public readonly ref struct Ipv4Packet
     }
 
     /// <summary>
-    /// Writes a 20-byte header without options at the start of <paramref name="buffer"/> and fills its checksum.
+    /// Writes a 20-byte header without options at the start of <paramref name="buffer"/> and fills its checksum
+    /// (left zero with <c>headerChecksum: false</c>, for a writer that fills it later).
     /// Returns false if the buffer cannot hold <paramref name="totalLength"/> bytes.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool TryWriteHeader(Span<byte> buffer, uint source, uint destination, byte protocol, int totalLength,
-        ushort identification = 0, byte ttl = 64, bool dontFragment = true, byte tos = 0)
+        ushort identification = 0, byte ttl = 64, bool dontFragment = true, byte tos = 0, bool headerChecksum = true)
     {
         if (totalLength < MinHeaderLength || totalLength > ushort.MaxValue || buffer.Length < totalLength) return false;
         buffer[VersionIhl] = 0x45;
@@ -138,7 +141,8 @@ public readonly ref struct Ipv4Packet
         BinaryPrimitives.WriteUInt16BigEndian(buffer[ChecksumOffset..], 0);
         BinaryPrimitives.WriteUInt32BigEndian(buffer[Source..], source);
         BinaryPrimitives.WriteUInt32BigEndian(buffer[Destination..], destination);
-        BinaryPrimitives.WriteUInt16BigEndian(buffer[ChecksumOffset..], Checksum.Compute(buffer[..MinHeaderLength]));
+        if (headerChecksum)
+            BinaryPrimitives.WriteUInt16BigEndian(buffer[ChecksumOffset..], Checksum.Compute(buffer[..MinHeaderLength]));
         return true;
     }
 

@@ -40,6 +40,7 @@ public readonly ref struct Ipv6Packet
     private Ipv6Packet(Span<byte> packet) => _b = packet;
 
     /// <summary>Validates version 6 and 40 + Payload Length &lt;= buffer length.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool TryCreate(Span<byte> buffer, out Ipv6Packet packet)
     {
         packet = default;
@@ -112,6 +113,7 @@ public readonly ref struct Ipv6Packet
     }
 
     /// <summary>Writes the 40-byte fixed header (no extension headers). False if the buffer is too small.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool TryWriteHeader(Span<byte> buffer, UInt128 source, UInt128 destination, byte nextHeader,
         int payloadLength, byte hopLimit = 64, uint flowLabel = 0, byte trafficClass = 0)
     {

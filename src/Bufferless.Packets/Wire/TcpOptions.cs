@@ -43,6 +43,7 @@ public ref struct TcpOptionReader
     public bool IsMalformed { get; private set; }
 
     /// <summary>Moves to the next option other than NOP. False at EOL, at the end, or on a malformed option.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public bool MoveNext()
     {
         while (_next < _options.Length)
@@ -148,6 +149,7 @@ public ref struct TcpOptionWriter
         return true;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private bool Put(int length, out Span<byte> slot)
     {
         slot = default;
@@ -182,6 +184,7 @@ public static class TcpOptions
         return -1;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static TcpOptionSummary Summarize(ReadOnlySpan<byte> options)
     {
         bool hasMss = false, hasWs = false, sackOk = false, hasTs = false;

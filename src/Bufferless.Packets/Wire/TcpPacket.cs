@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace Bufferless.Packets.Wire;
 
 /// <summary>What <see cref="TcpPacket.TryParse"/> found.</summary>
@@ -29,6 +31,7 @@ public readonly ref struct TcpPacket
         Tcp = tcp;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static TcpPacketStatus TryParse(Span<byte> buffer, out TcpPacket packet)
     {
         packet = default;
@@ -149,7 +152,14 @@ public static class TcpPacketWriter
         => (isIpv6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength) + TcpSegment.MinHeaderLength + ((optionsLength + 3) & ~3);
 
     /// <summary>Returns the packet length, or -1 if it does not fit in <paramref name="destination"/> (or options exceed 40 bytes).</summary>
-    public static int Write(Span<byte> destination, in TcpPacketSpec spec, ReadOnlySpan<byte> options, ReadOnlySpan<byte> payload)
+    /// <param name="partialChecksum">
+    /// Leave the TCP checksum partial: the folded pseudo-header sum, not complemented, as in the kernel's
+    /// CHECKSUM_PARTIAL packets, for a sink that has it completed downstream (a TUN write marked NEEDS_CSUM); the
+    /// IPv4 header checksum is then left zero too, for that sink to fill once per write (<c>GsoCoalescer</c>).
+    /// </param>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static int Write(Span<byte> destination, in TcpPacketSpec spec, ReadOnlySpan<byte> options, ReadOnlySpan<byte> payload,
+        bool partialChecksum = false)
     {
         if (options.Length > TcpSegment.MaxHeaderLength - TcpSegment.MinHeaderLength) return -1;
         int ipHeader = spec.IsIpv6 ? Ipv6Packet.HeaderLength : Ipv4Packet.MinHeaderLength;
@@ -169,8 +179,13 @@ public static class TcpPacketWriter
         else
         {
             Ipv4Packet.TryWriteHeader(destination, (uint)spec.Source, (uint)spec.Destination, IpProtocol.Tcp, total,
-                spec.IpIdentification, spec.Ttl);
+                spec.IpIdentification, spec.Ttl, headerChecksum: !partialChecksum);
             pseudo = Checksum.PseudoHeaderV4((uint)spec.Source, (uint)spec.Destination, IpProtocol.Tcp, tcp.Length);
+        }
+        if (partialChecksum)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(tcp[16..], Checksum.Fold(pseudo));
+            return total;
         }
         TcpSegment.TryCreate(tcp, out var segment);
         segment.FillChecksum(pseudo);

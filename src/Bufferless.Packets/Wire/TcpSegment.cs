@@ -42,6 +42,7 @@ public readonly ref struct TcpSegment
     private TcpSegment(Span<byte> segment) => _b = segment;
 
     /// <summary>Validates 20 &lt;= data offset * 4 &lt;= segment length.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static bool TryCreate(Span<byte> segment, out TcpSegment tcp)
     {
         tcp = default;
@@ -265,6 +266,7 @@ public readonly ref struct TcpSegment
     /// Writes a TCP header (20 bytes plus <paramref name="options"/>, padded with EOL to a multiple of 4) at the
     /// start of <paramref name="buffer"/>; checksum left zero. Returns the header length, or -1 if it does not fit.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static int WriteHeader(Span<byte> buffer, ushort sourcePort, ushort destinationPort, SeqNumber seq,
         SeqNumber ack, TcpFlags flags, ushort window, ReadOnlySpan<byte> options)
     {

@@ -58,6 +58,109 @@ public class GsoOffloadTests
         if (!p.IsIpv6) Assert.Equal(0xFFFF, Checksum.Fold(Checksum.Sum(packet.AsSpan(0, p.TcpOffset))));
     }
 
+    /// <summary>
+    /// A TCP packet written alone: NEEDS_CSUM without GSO, the pseudo-header sum in the field. Returns the packet as
+    /// the kernel completes it (csum_start/csum_offset), which must be a valid packet.
+    /// </summary>
+    internal static byte[] CompletedSingle(byte[] written)
+    {
+        Assert.True(VirtioNetHeader.TryRead(written, out var h));
+        byte[] packet = written[VirtioNetHeader.Size..];
+        Assert.Equal(TcpPacketStatus.Tcp, TcpPacket.TryParse(packet, out var p));
+        Assert.Equal(new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, VirtioNetHeader.GsoNone, 0, 0, (ushort)p.TcpOffset, 16), h);
+        Assert.Equal(Checksum.Fold(p.PseudoHeaderSum()), BinaryPrimitives.ReadUInt16BigEndian(packet.AsSpan(p.TcpOffset + 16)));
+        Assert.True(GsoSplitter.TryCompleteChecksum(packet, h));
+        AssertValid(packet);
+        return packet;
+    }
+
+    /// <summary>Cuts a super-packet in place, as the packet loop does: each segment copied out as it is given.</summary>
+    private static List<byte[]> SplitInPlace(VirtioNetHeader h, byte[] super)
+    {
+        byte[] work = (byte[])super.Clone();
+        Assert.True(GsoSplitter.TryCreateInPlace(work, h, new byte[256], out var splitter));
+        var segments = new List<byte[]>();
+        while (splitter.TryNextInPlace(out int offset, out int length)) segments.Add(work.AsSpan(offset, length).ToArray());
+        return segments;
+    }
+
+    /// <summary>
+    /// A segment cut in place, completed the way the sink and the kernel would: the IPv4 header checksum (left zero)
+    /// filled, the partial TCP checksum (pseudo-header sum) finished.
+    /// </summary>
+    private static byte[] CompletePartial(byte[] segment)
+    {
+        byte[] p = (byte[])segment.Clone();
+        Assert.Equal(TcpPacketStatus.Tcp, TcpPacket.TryParse(p, out var tcp));
+        if (!tcp.IsIpv6)
+        {
+            Assert.Equal(0, BinaryPrimitives.ReadUInt16BigEndian(p.AsSpan(10)));
+            BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(10), Checksum.Compute(p.AsSpan(0, tcp.TcpOffset)));
+        }
+        Assert.Equal(Checksum.Fold(tcp.PseudoHeaderSum()), BinaryPrimitives.ReadUInt16BigEndian(p.AsSpan(tcp.TcpOffset + 16)));
+        Assert.True(GsoSplitter.TryCompleteChecksum(p, new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, 0, 0, 0, (ushort)tcp.TcpOffset, 16)));
+        return p;
+    }
+
+    [Theory]
+    [InlineData(false, 3 * 1000 + 123)]
+    [InlineData(true, 3 * 1000 + 123)]
+    [InlineData(false, 4000)]
+    [InlineData(true, 600)]
+    [InlineData(false, 0)]
+    public void SplitInPlace_SuperPacket_SameSegmentsAsCopyingSplitWithPartialChecksums(bool v6, int payload)
+    {
+        var (h, super) = Super(v6, seq: 0xFFFF_FF00, TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Cwr, payload, 1000);
+
+        var copied = Split(h, super);
+        var inPlace = SplitInPlace(h, super);
+
+        Assert.Equal(copied.Count, inPlace.Count);
+        for (int i = 0; i < copied.Count; i++)
+        {
+            Assert.Equal(copied[i].Length, inPlace[i].Length);
+            byte[] completed = CompletePartial(inPlace[i]);
+            AssertValid(completed);
+            Assert.Equal(copied[i], completed);
+        }
+    }
+
+    [Fact]
+    public void SplitInPlace_HeadersLongerThanTemplate_Refused()
+    {
+        var (h, super) = Super(false, 1, TcpFlags.Ack, 3000, 1000);
+
+        Assert.False(GsoSplitter.TryCreateInPlace(super, h, new byte[20], out _));
+        Assert.True(GsoSplitter.TryCreateInPlace(super, h, new byte[52], out _));
+    }
+
+    [Fact]
+    public void SplitInPlaceThenCoalesce_SteadyState_SameSuperPacketBackAndNothingAllocated()
+    {
+        var (h, super) = Super(false, 1, TcpFlags.Ack | TcpFlags.Psh, 40000, 1448);
+        byte[] work = new byte[super.Length], template = new byte[256];
+        var coalescer = new GsoCoalescer();
+        byte[] last = [];
+        void Once()
+        {
+            super.CopyTo(work, 0);
+            Assert.True(GsoSplitter.TryCreateInPlace(work, h, template, out var splitter));
+            while (splitter.TryNextInPlace(out int offset, out int n)) Assert.True(coalescer.TryAdd(work.AsSpan(offset, n)));
+            coalescer.Finish();
+        }
+        Once();
+        super.CopyTo(work, 0);
+        Assert.True(GsoSplitter.TryCreateInPlace(work, h, template, out var s1));
+        while (s1.TryNextInPlace(out int o1, out int n1)) Assert.True(coalescer.TryAdd(work.AsSpan(o1, n1)));
+        last = coalescer.Finish().ToArray();
+        Assert.Equal(super, last[VirtioNetHeader.Size..]);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++) Once();
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -156,9 +259,8 @@ public class GsoOffloadTests
         byte[] packet = written[VirtioNetHeader.Size..];
         if (payload <= 1000)
         {
-            // One segment goes out alone with its full checksum and no GSO.
-            Assert.Equal(default, back);
-            AssertValid(packet);
+            // One segment goes out alone, no GSO, the kernel to complete its checksum.
+            Assert.Equal(Split(h, super)[0], CompletedSingle(written));
             return;
         }
         Assert.Equal(h, back);
@@ -239,9 +341,7 @@ public class GsoOffloadTests
         Assert.False(coalescer.TryAdd(second));
         byte[] written = coalescer.Finish().ToArray();
 
-        Assert.True(VirtioNetHeader.TryRead(written, out var h));
-        Assert.Equal(default, h);
-        Assert.Equal(first, written[VirtioNetHeader.Size..]);
+        Assert.Equal(first, CompletedSingle(written));
         Assert.True(coalescer.TryAdd(second)); // an empty coalescer takes anything
     }
 
@@ -296,7 +396,49 @@ public class GsoOffloadTests
         Assert.True(coalescer.TryAdd(udp));
         Assert.False(coalescer.TryAdd(udp));
 
-        Assert.Equal(udp, coalescer.Finish()[VirtioNetHeader.Size..].ToArray());
+        byte[] written = coalescer.Finish().ToArray();
+        Assert.True(VirtioNetHeader.TryRead(written, out var h));
+        Assert.Equal(default, h);
+        Assert.Equal(udp, written[VirtioNetHeader.Size..]);
+    }
+
+    [Theory]
+    [InlineData(false, TcpFlags.Ack | TcpFlags.Fin)]
+    [InlineData(true, TcpFlags.Ack | TcpFlags.Psh)]
+    [InlineData(false, TcpFlags.Rst)]
+    public void Coalesce_PartialChecksumFromProducer_WrittenAloneWithNeedsCsum(bool v6, TcpFlags flags)
+    {
+        // A producer that leaves the checksum partial (IPacketSink.CompletesChecksums), e.g. the engine's FIN.
+        var buf = new byte[2000];
+        int n = TcpPacketWriter.Write(buf, Spec(v6, 77, flags), Timestamps, Payload(flags == TcpFlags.Rst ? 0 : 300), partialChecksum: true);
+        byte[] partial = buf[..n];
+        byte[] full = Packet(Spec(v6, 77, flags), Payload(flags == TcpFlags.Rst ? 0 : 300));
+        var coalescer = new GsoCoalescer();
+
+        Assert.True(coalescer.TryAdd(partial));
+
+        Assert.Equal(full, CompletedSingle(coalescer.Finish().ToArray()));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Coalesce_TrainOfPartialChecksums_SplitsIntoValidPackets(bool v6)
+    {
+        var coalescer = new GsoCoalescer();
+        var full = new List<byte[]>();
+        var buf = new byte[2000];
+        for (int i = 0; i < 3; i++)
+        {
+            var spec = Spec(v6, (uint)(1 + i * 1448), TcpFlags.Ack, (ushort)(100 + i));
+            int n = TcpPacketWriter.Write(buf, spec, Timestamps, Payload(1448, i), partialChecksum: true);
+            Assert.True(coalescer.TryAdd(buf.AsSpan(0, n)));
+            full.Add(Packet(spec, Payload(1448, i)));
+        }
+        byte[] written = coalescer.Finish().ToArray();
+        Assert.True(VirtioNetHeader.TryRead(written, out var h));
+
+        Assert.Equal(full, Split(h, written[VirtioNetHeader.Size..]));
     }
 
     [Fact]

@@ -36,12 +36,25 @@ internal sealed class AesGcmAead : RecordAead
 
     internal GcmKey Key => _key;
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public override void Seal(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext, Span<byte> body)
     {
         CheckNonce(nonce);
         if (body.Length < plaintext.Length + TagSize)
             throw new ArgumentException("body must hold the ciphertext and the 16-byte tag", nameof(body));
         _key.Seal(nonce, aad, plaintext, body[..plaintext.Length], body.Slice(plaintext.Length, TagSize));
+    }
+
+    /// <summary>GCM is a stream: the two parts go through one GHASH/CTR state, with no gathering copy (<see cref="GcmKey.SealGather"/>).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public override void SealGather(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext,
+        ReadOnlySpan<byte> trailer, Span<byte> body)
+    {
+        CheckNonce(nonce);
+        int length = plaintext.Length + trailer.Length;
+        if (body.Length < length + TagSize)
+            throw new ArgumentException("body must hold the ciphertext and the 16-byte tag", nameof(body));
+        _key.SealGather(nonce, aad, plaintext, trailer, body[..length], body.Slice(length, TagSize));
     }
 
     public override bool Open(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> body, Span<byte> plaintext)
