@@ -241,11 +241,13 @@ public sealed partial class CutThroughEngine
         int rentedBefore = hold.RentedBytes;
         // Verified mode cannot acknowledge a client stuck on its head inside the record (invariants 1 and 3; bufferless
         // mode does, GrantRecordPartAck). Once the client resends its head, it is recovering a loss the engine cannot
-        // acknowledge before the record ends, so from then until the ACK moves the client's newest segment is kept out of
-        // the SACK blocks (CipherHold.MaxWithheld) and named when a newer one comes or when the client resends its head
-        // again: each resent head earns the client a delivery (RACK and PRR let it send on), and a timeout finds a
-        // never-retransmitted segment to SACK, so F-RTO undoes it (RFC 5682 §3.1, tests/e2e/known-issues/README.md).
-        // Never a segment that reaches the window's right edge: a client limited by the window would wait for it.
+        // acknowledge before the record ends, so from then until the ACK moves the client's newest segments are kept out
+        // of the SACK blocks (at most CipherHold.MaxWithheld; the oldest is named when a newer one comes). A head resent
+        // again names the lowest while two are withheld, so that it earns the client a delivery (RACK and PRR let it send
+        // on) and one stays for a timeout: after one, the resent head names it, the client sees never-retransmitted
+        // data SACKed and F-RTO undoes the timeout (RFC 5682 §3.1, tests/e2e/known-issues/README.md). Never a segment
+        // that reaches the window's right edge: a client limited by the window would wait for it. Outside such an
+        // episode nothing is withheld (withholding from every client cost cwnd-limited ones a timeout per record).
         bool headResent = !_clientSegmentIsNew && skip == 0 && seq == f.ClientAckSent;
         if (!_bufferless && headResent)
             hold.NoteHeadResent(f.ClientAckSent);
