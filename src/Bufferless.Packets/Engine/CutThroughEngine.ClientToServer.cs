@@ -156,14 +156,17 @@ public sealed partial class CutThroughEngine
     /// record ends, and a clean 64 MiB upload stalled (tests/e2e/known-issues/README.md). The right edge, ACK + reach,
     /// only moves forward (RFC 9293 §3.8.6.2.2: the window is not shrunk).
     /// </summary>
-    private ushort WindowToClient(ref Flow f)
+    private ushort WindowToClient(ref Flow f) => (ushort)Math.Min(65535, ClientWindowBytes(ref f) >> f.ServerWScale);
+
+    /// <summary>The window given to the client, in bytes past the ACK, before scaling (<see cref="WindowToClient"/>).</summary>
+    private static long ClientWindowBytes(ref Flow f)
     {
         long window = f.ServerWindow;
         window += window / 16 + 512;
         window = Math.Max(window, RecordAssembler.HeaderSize + RecordAssembler.MaxBody);
         if (f.Has(FlowFlags.ClientSack))
             window = Math.Min(window, CipherHold.Reach);
-        return (ushort)Math.Min(65535, window >> f.ServerWScale);
+        return window;
     }
 
     private void SendAckToServer(int h, ref Flow f)
@@ -236,10 +239,20 @@ public sealed partial class CutThroughEngine
             hold = _c2sHolds[h] = _cipherHoldPool.Count > 0 ? _cipherHoldPool.Pop() : new CipherHold();
         }
         int rentedBefore = hold.RentedBytes;
-        // Inside the reach every segment is SACKed at once: the engine may acknowledge only whole records, so a client
-        // whose window is smaller than a record is clocked along by SACKs alone (withholding one stalled such a client
-        // until its timeout). The client's newest segments beyond the reach are the ones withheld (TryKeepNewest).
-        const bool withhold = false;
+        // Verified mode cannot acknowledge a client stuck on its head inside the record (invariants 1 and 3; bufferless
+        // mode does, GrantRecordPartAck). Once the client resends its head, it is recovering a loss the engine cannot
+        // acknowledge before the record ends, so from then until the ACK moves the client's newest segments are kept out
+        // of the SACK blocks (at most CipherHold.MaxWithheld; the oldest is named when a newer one comes). A head resent
+        // again names the lowest while two are withheld, so that it earns the client a delivery (RACK and PRR let it send
+        // on) and one stays for a timeout: after one, the resent head names it, the client sees never-retransmitted
+        // data SACKed and F-RTO undoes the timeout (RFC 5682 §3.1, tests/e2e/known-issues/README.md). Never a segment
+        // that reaches the window's right edge: a client limited by the window would wait for it. Outside such an
+        // episode nothing is withheld (withholding from every client cost cwnd-limited ones a timeout per record).
+        bool headResent = !_clientSegmentIsNew && skip == 0 && seq == f.ClientAckSent;
+        if (!_bufferless && headResent)
+            hold.NoteHeadResent(f.ClientAckSent);
+        bool withhold = !_bufferless && !newestBeyond && _clientSegmentIsNew && hold.HeadResentAt(f.ClientAckSent)
+            && Seq.Diff(f.ClientAckSent + (uint)ClientWindowBytes(ref f), seq + (uint)data.Length) >= 2 * data.Length;
         if (newestBeyond ? hold.TryKeepNewest(seq, data, bound) : hold.TryAdd(seq + (uint)skip, data.Slice(skip, keep), withhold))
         {
             Counters.ClientSegmentsHeld++;
@@ -250,6 +263,10 @@ public sealed partial class CutThroughEngine
         {
             Counters.ClientTimeoutReveals++;
             hold.Reveal(f.ClientAckSent);
+        }
+        else if (!_bufferless && headResent)
+        {
+            hold.Reveal(f.ClientAckSent, keep: FastResendKeep);
         }
         Counters.ClientHeldBytes += hold.RentedBytes - rentedBefore;
         if (hold.Count == 0)
@@ -262,6 +279,12 @@ public sealed partial class CutThroughEngine
     /// must not spend it, or nothing would be left for a timeout that may follow.
     /// </summary>
     private const int RtoQuietMs = 150;
+
+    /// <summary>
+    /// Withheld segments a head resent without a timeout leaves unnamed (verified mode): one stays for a timeout that may
+    /// follow, since a Linux client in the Loss state with its window on the head moves only when F-RTO undoes it.
+    /// </summary>
+    private const int FastResendKeep = 1;
 
     private void ReturnCipherHold(int h)
     {

@@ -50,6 +50,8 @@ internal sealed class CipherHold
     /// <summary>A byte of the segment named most recently (its block goes first, RFC 2018 §4).</summary>
     private uint _latest;
     private bool _sackMoved;
+    private bool _headResent;
+    private uint _headResentAck;
 
     public int Count => _count;
 
@@ -176,11 +178,13 @@ internal sealed class CipherHold
 
     /// <summary>
     /// Names the lowest withheld segment above <paramref name="ack"/> in the SACK blocks (the rest stay for a later
-    /// timeout); one at the ACK itself cannot be SACKed and is only marked as named.
+    /// timeout), unless no more than <paramref name="keep"/> are withheld; one at the ACK itself cannot be SACKed and
+    /// is only marked as named.
     /// </summary>
-    public void Reveal(uint ack)
+    public void Reveal(uint ack, int keep = 0)
     {
         int lowest = -1;
+        int withheld = 0;
         for (int i = 0; i < _count; i++)
         {
             if (!_entries[i].Withheld)
@@ -190,10 +194,11 @@ internal sealed class CipherHold
                 _entries[i].Withheld = false;
                 continue;
             }
+            withheld++;
             if (lowest < 0 || Seq.Lt(_entries[i].Seq, _entries[lowest].Seq))
                 lowest = i;
         }
-        if (lowest >= 0)
+        if (lowest >= 0 && withheld > keep)
             Name(lowest);
     }
 
@@ -311,9 +316,20 @@ internal sealed class CipherHold
         return written;
     }
 
+    /// <summary>The client resent the segment at its ACK <paramref name="ack"/> (it is recovering a loss there).</summary>
+    public void NoteHeadResent(uint ack)
+    {
+        _headResent = true;
+        _headResentAck = ack;
+    }
+
+    /// <summary>True while the ACK still stands where the client resent its head (<see cref="NoteHeadResent"/>).</summary>
+    public bool HeadResentAt(uint ack) => _headResent && _headResentAck == ack;
+
     /// <summary>Forgets everything and gives the buffer back.</summary>
     public void Release()
     {
+        _headResent = false;
         _count = 0;
         _used = 0;
         _sackMoved = false;

@@ -28,6 +28,7 @@ internal sealed partial class SimTcp
             public bool Retrans;
             public bool EverRetrans;
             public long Xmit;
+            public long SentAt;
             public uint End => Seq + (uint)Len + (Fin ? 1u : 0u);
         }
 
@@ -45,6 +46,14 @@ internal sealed partial class SimTcp
         private int _dupAcks;
 
         public int Undos { get; private set; }
+
+        /// <summary>When the tail loss probe fires (long.MaxValue: not armed).</summary>
+        public long TlpDeadline { get; private set; } = long.MaxValue;
+
+        public int Probes { get; private set; }
+
+        private long _srtt;
+        private uint? _tlpHigh;
 
         private int InFlight
         {
@@ -64,9 +73,18 @@ internal sealed partial class SimTcp
             byte[] payload = t.Outgoing.GetRange(offset, s.Len).ToArray();
             t.SendData(now, s.Seq, payload, s.Fin);
             s.Xmit = ++_xmit;
+            s.SentAt = now;
         }
 
         public void Pump(long now, bool probe = false)
+        {
+            uint before = t.SndNxt;
+            PumpSegments(now, probe);
+            if (t.SndNxt != before)
+                ScheduleProbe(now); // tcp_write_xmit arms the probe after new data
+        }
+
+        private void PumpSegments(long now, bool probe)
         {
             while (InFlight < _cwnd)
             {
@@ -75,6 +93,8 @@ internal sealed partial class SimTcp
                 {
                     Send(lost, now);
                     lost.Retrans = lost.EverRetrans = true;
+                    if (lost == _q[0])
+                        t.RtoDeadline = now + t.Rto; // tcp_xmit_retransmit_queue re-arms the RTO when it resends the head
                     continue;
                 }
                 int inFlightBytes = Seq.Diff(t.SndNxt, t.SndUna);
@@ -132,6 +152,8 @@ internal sealed partial class SimTcp
                 {
                     if (!_q[0].Sacked)
                         acked++;
+                    if (!_q[0].EverRetrans && !_q[0].Sacked)
+                        RttSample(now - _q[0].SentAt);
                     _rackXmit = Math.Max(_rackXmit, _q[0].Xmit);
                     _q.RemoveAt(0);
                 }
@@ -156,9 +178,19 @@ internal sealed partial class SimTcp
                         continue;
                     s.Sacked = true;
                     if (!s.EverRetrans)
-                        origSacked = true;
+                    {
+                        origSacked = true; // also a valid RTT sample (tcp_sacktag_one: sack_rtt_us)
+                        RttSample(now - s.SentAt);
+                    }
                     _rackXmit = Math.Max(_rackXmit, s.Xmit);
                 }
+            }
+            if (origSacked && !advanced)
+            {
+                // tcp_ack_update_rtt: a SACK of never-retransmitted data is a valid RTT measurement, so the RTO is
+                // computed afresh and its backoff reset (RFC 6298 §5.7 applies the backoff only until one arrives). The
+                // armed timer keeps its deadline; the next retransmission of the head re-arms it (tcp_xmit_retransmit_queue).
+                t.Rto = 200;
             }
             if (!t._sackOk && !advanced && pure && !windowChanged && _q.Count > 0 && ack == t.SndUna)
                 _dupAcks++;
@@ -214,8 +246,68 @@ internal sealed partial class SimTcp
                 if (_ca == Ca.Open && _q.Exists(s => s.Lost && !s.Sacked))
                     EnterRecovery();
             }
+            // tcp_process_tlp_ack: the episode ends once the cumulative ACK reaches what was outstanding at the probe.
+            if (_tlpHigh is uint high && Seq.Ge(t.SndUna, high))
+                _tlpHigh = null;
             t.Debug?.Invoke($"ack {ack} adv {advanced} sacks {sacks.Count} orig {origSacked} ca {_ca} cwnd {_cwnd} inflight {InFlight} q {_q.Count} sacked {_q.Count(x => x.Sacked)} lost {_q.Count(x => x.Lost)} retr {_q.Count(x => x.Retrans)}");
             Pump(now);
+            if (advanced || origSacked)
+                ScheduleProbe(now); // FLAG_SET_XMIT_TIMER: an ACK or a SACK RTT sample re-arms the probe
+        }
+
+        private void RttSample(long sample)
+        {
+            sample = Math.Max(1, sample);
+            _srtt = _srtt == 0 ? sample : (7 * _srtt + sample) / 8;
+        }
+
+        /// <summary>
+        /// Tail loss probe (RFC 8985 §7, tcp_schedule_loss_probe; on by default, tcp_early_retrans 3): with SACK, in the
+        /// open state and data out, a probe after two smoothed RTTs (plus the delayed-ACK allowance when one segment is
+        /// out), never later than the RTO would fire.
+        /// </summary>
+        private void ScheduleProbe(long now)
+        {
+            TlpDeadline = long.MaxValue;
+            if (!t._sackOk || _q.Count == 0 || _ca != Ca.Open || _tlpHigh is not null)
+                return;
+            long timeout = _srtt > 0 ? 2 * _srtt + (_q.Count == 1 ? 200 : 2) : 1000;
+            if (t.RtoDeadline != long.MaxValue)
+                timeout = Math.Min(timeout, Math.Max(0, t.RtoDeadline - now));
+            TlpDeadline = now + timeout;
+        }
+
+        /// <summary>
+        /// tcp_send_loss_probe: one new segment if the window allows, else the highest one sent again; then the RTO is
+        /// armed afresh. One probe until the ACK passes what was outstanding (tcp_process_tlp_ack), a recovery or a timeout.
+        /// </summary>
+        public void OnProbe(long now)
+        {
+            TlpDeadline = long.MaxValue;
+            if (_q.Count == 0 || _ca != Ca.Open || _tlpHigh is not null)
+                return;
+            int inFlightBytes = Seq.Diff(t.SndNxt, t.SndUna);
+            int unsent = t.Outgoing.Count - Math.Min(inFlightBytes, t.Outgoing.Count);
+            long allowed = Math.Min(t._peerWindow, 256 * 1024) - inFlightBytes;
+            if (unsent > 0 && allowed > 0)
+            {
+                int n = (int)Math.Min(Math.Min(unsent, allowed), t.SendRoom);
+                var seg = new Seg { Seq = t.SndNxt, Len = n };
+                _q.Add(seg);
+                Send(seg, now);
+                t.SndNxt += (uint)n;
+            }
+            else
+            {
+                Seg tail = _q[^1];
+                Send(tail, now);
+                tail.EverRetrans = true;
+                if (!tail.Sacked)
+                    tail.Retrans = true;
+            }
+            Probes++;
+            _tlpHigh = t.SndNxt;
+            t.RtoDeadline = now + t.Rto;
         }
 
         private void Grow(int acked)
@@ -255,6 +347,8 @@ internal sealed partial class SimTcp
             _cwnd = _ssthresh;
             _high = t.SndNxt;
             _ca = Ca.Recovery;
+            _tlpHigh = null; // tcp_init_cwnd_reduction
+            TlpDeadline = long.MaxValue;
         }
 
         public void OnTimeout(long now)
@@ -290,6 +384,8 @@ internal sealed partial class SimTcp
             }
             _cwnd = 1;
             _ca = Ca.Loss;
+            _tlpHigh = null; // tcp_enter_loss
+            TlpDeadline = long.MaxValue;
             _high = t.SndNxt;
             _frto = true;
             _dupAcks = 0;

@@ -349,8 +349,18 @@ internal sealed partial class SimTcp
         return blocks;
     }
 
+    /// <summary>The earlier of the retransmission timer and the Linux sender's tail loss probe.</summary>
+    public long TimerDeadline => Math.Min(RtoDeadline, _linux?.TlpDeadline ?? long.MaxValue);
+
+    public int LossProbes => _linux?.Probes ?? 0;
+
     public void OnTimer(long now)
     {
+        if (_linux is not null && _state == State.Established && now >= _linux.TlpDeadline && _linux.TlpDeadline <= RtoDeadline)
+        {
+            _linux.OnProbe(now);
+            return;
+        }
         if (now < RtoDeadline)
             return;
         if (_linux is not null && _state == State.Established)

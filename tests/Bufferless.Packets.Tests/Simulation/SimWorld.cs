@@ -390,7 +390,7 @@ internal sealed class SimWorld : IPacketSink, IEngineObserver, IDisposable
         Client.Connect(0);
         while (_now < limitMs && !Done && !Client.Reset && !Server.Reset)
         {
-            long next = Math.Min(Math.Min(Engine.NextTimerMs, Client.RtoDeadline), Server.RtoDeadline);
+            long next = Math.Min(Math.Min(Engine.NextTimerMs, Client.TimerDeadline), Server.TimerDeadline);
             if (_queue.TryPeek(out _, out var at))
                 next = Math.Min(next, at.Item1);
             if (next == long.MaxValue)
