@@ -31,6 +31,8 @@ internal sealed class CipherHold
         public int Length;
         int IHeldSegment.Offset { readonly get => Offset; set => Offset = value; }
         readonly int IHeldSegment.Length => Length;
+        readonly uint IHeldSegment.Seq => Seq;
+        readonly bool IHeldSegment.Named => !Withheld;
         /// <summary>Not named in SACK blocks yet (see <see cref="TryAdd"/>).</summary>
         public bool Withheld;
         /// <summary>Kept beyond the reach (<see cref="TryKeepNewest"/>).</summary>
@@ -250,71 +252,8 @@ internal sealed class CipherHold
     /// ACKs on its scoreboard, so the newest ranges are the ones it must hear of). Linux refuses a block that starts at
     /// SND.UNA (tcp_is_sackblock_valid), so held bytes at the ACK itself are named from the byte after it.
     /// </summary>
-    public int SackEdges(uint ack, Span<uint> edges, int maxBlocks)
-    {
-        Span<uint> lefts = stackalloc uint[MaxSegments];
-        Span<uint> rights = stackalloc uint[MaxSegments];
-        int blocks = 0;
-        uint from = ack + 1;
-        while (blocks < MaxSegments)
-        {
-            // The lowest named range at or after 'from', merged with every named range that touches it.
-            bool found = false;
-            uint left = 0, right = 0;
-            for (int i = 0; i < _count; i++)
-            {
-                ref Entry e = ref _entries[i];
-                if (e.Withheld || Seq.Le(e.End, from))
-                    continue;
-                uint l = Seq.Max(e.Seq, from);
-                if (!found || Seq.Lt(l, left))
-                {
-                    left = l;
-                    right = e.End;
-                    found = true;
-                }
-            }
-            if (!found)
-                break;
-            bool grew = true;
-            while (grew)
-            {
-                grew = false;
-                for (int i = 0; i < _count; i++)
-                {
-                    ref Entry e = ref _entries[i];
-                    if (!e.Withheld && Seq.Le(e.Seq, right) && Seq.Gt(e.End, right))
-                    {
-                        right = e.End;
-                        grew = true;
-                    }
-                }
-            }
-            lefts[blocks] = left;
-            rights[blocks] = right;
-            blocks++;
-            from = right;
-        }
-        if (blocks == 0)
-            return 0;
-        int first = blocks - 1;
-        for (int i = 0; i < blocks; i++)
-        {
-            if (Seq.Le(lefts[i], _latest) && Seq.Lt(_latest, rights[i]))
-                first = i;
-        }
-        int written = 0;
-        edges[written++] = lefts[first];
-        edges[written++] = rights[first];
-        for (int i = blocks - 1; i >= 0 && written / 2 < maxBlocks; i--)
-        {
-            if (i == first)
-                continue;
-            edges[written++] = lefts[i];
-            edges[written++] = rights[i];
-        }
-        return written;
-    }
+    public int SackEdges(uint ack, Span<uint> edges, int maxBlocks) =>
+        HeldSegments.SackEdges<Entry>(_entries.AsSpan(0, _count), ack + 1, _latest, edges, maxBlocks);
 
     /// <summary>The client resent the segment at its ACK <paramref name="ack"/> (it is recovering a loss there).</summary>
     public void NoteHeadResent(uint ack)

@@ -5,6 +5,10 @@ internal interface IHeldSegment
 {
     int Offset { get; set; }
     int Length { get; }
+    /// <summary>Sequence number of the segment's first byte.</summary>
+    uint Seq { get; }
+    /// <summary>May be named in SACK blocks.</summary>
+    bool Named { get; }
 }
 
 /// <summary>Buffer upkeep shared by <see cref="ReorderHold"/> and <see cref="CipherHold"/>.</summary>
@@ -38,5 +42,77 @@ internal static class HeldSegments
             at += e.Length;
         }
         return at;
+    }
+
+    /// <summary>
+    /// SACK blocks (RFC 2018 §3: left, right edge pairs) for the named entries, at most <paramref name="maxBlocks"/>;
+    /// returns how many edges were written. With <paramref name="from"/> only bytes at or after it are named. Entries
+    /// that touch or overlap are merged into one block. RFC 2018 §4: the block holding <paramref name="latest"/> (the
+    /// most recently received segment) comes first, the others follow from the highest down (a sender keeps what
+    /// earlier ACKs told it, so the newest ranges are the ones it must hear of).
+    /// </summary>
+    public static int SackEdges<T>(ReadOnlySpan<T> entries, uint? from, uint latest, Span<uint> edges, int maxBlocks)
+        where T : struct, IHeldSegment
+    {
+        Span<uint> lefts = stackalloc uint[entries.Length];
+        Span<uint> rights = stackalloc uint[entries.Length];
+        int blocks = 0;
+        while (blocks < entries.Length)
+        {
+            // The lowest named range at or after 'from', merged with every named range that touches it.
+            bool found = false;
+            uint left = 0, right = 0;
+            foreach (ref readonly T e in entries)
+            {
+                uint end = e.Seq + (uint)e.Length;
+                if (!e.Named || from is { } f0 && Seq.Le(end, f0))
+                    continue;
+                uint l = from is { } f1 ? Seq.Max(e.Seq, f1) : e.Seq;
+                if (!found || Seq.Lt(l, left))
+                {
+                    left = l;
+                    right = end;
+                    found = true;
+                }
+            }
+            if (!found)
+                break;
+            for (bool grew = true; grew;)
+            {
+                grew = false;
+                foreach (ref readonly T e in entries)
+                {
+                    uint end = e.Seq + (uint)e.Length;
+                    if (e.Named && Seq.Le(e.Seq, right) && Seq.Gt(end, right))
+                    {
+                        right = end;
+                        grew = true;
+                    }
+                }
+            }
+            lefts[blocks] = left;
+            rights[blocks] = right;
+            blocks++;
+            from = right;
+        }
+        if (blocks == 0)
+            return 0;
+        int first = blocks - 1;
+        for (int i = 0; i < blocks; i++)
+        {
+            if (Seq.Le(lefts[i], latest) && Seq.Lt(latest, rights[i]))
+                first = i;
+        }
+        int written = 0;
+        edges[written++] = lefts[first];
+        edges[written++] = rights[first];
+        for (int i = blocks - 1; i >= 0 && written / 2 < maxBlocks; i--)
+        {
+            if (i == first)
+                continue;
+            edges[written++] = lefts[i];
+            edges[written++] = rights[i];
+        }
+        return written;
     }
 }

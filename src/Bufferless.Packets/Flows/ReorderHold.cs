@@ -21,6 +21,8 @@ internal sealed class ReorderHold
         public int Length;
         int IHeldSegment.Offset { readonly get => Offset; set => Offset = value; }
         readonly int IHeldSegment.Length => Length;
+        readonly uint IHeldSegment.Seq => Seq;
+        readonly bool IHeldSegment.Named => true;
         public bool Fin;
     }
 
@@ -93,73 +95,8 @@ internal sealed class ReorderHold
     /// returns how many edges were written. RFC 2018 §4: the block with the newest segment first, then the others from
     /// the highest down (the sender keeps what earlier ACKs told it).
     /// </summary>
-    public int SackEdges(Span<uint> edges, int maxBlocks)
-    {
-        if (_count == 0)
-            return 0;
-        Span<uint> lefts = stackalloc uint[MaxSegments];
-        Span<uint> rights = stackalloc uint[MaxSegments];
-        int blocks = 0;
-        bool first = true;
-        uint from = 0;
-        while (blocks < MaxSegments)
-        {
-            bool found = false;
-            uint left = 0, right = 0;
-            for (int i = 0; i < _count; i++)
-            {
-                ref Entry e = ref _entries[i];
-                uint end = e.Seq + (uint)e.Length;
-                if (!first && Seq.Le(end, from))
-                    continue;
-                uint l = first ? e.Seq : Seq.Max(e.Seq, from);
-                if (!found || Seq.Lt(l, left))
-                {
-                    left = l;
-                    right = end;
-                    found = true;
-                }
-            }
-            if (!found)
-                break;
-            for (bool grew = true; grew;)
-            {
-                grew = false;
-                for (int i = 0; i < _count; i++)
-                {
-                    uint end = _entries[i].Seq + (uint)_entries[i].Length;
-                    if (Seq.Le(_entries[i].Seq, right) && Seq.Gt(end, right))
-                    {
-                        right = end;
-                        grew = true;
-                    }
-                }
-            }
-            lefts[blocks] = left;
-            rights[blocks] = right;
-            blocks++;
-            from = right;
-            first = false;
-        }
-        uint newest = _entries[_count - 1].Seq;
-        int head = blocks - 1;
-        for (int i = 0; i < blocks; i++)
-        {
-            if (Seq.Le(lefts[i], newest) && Seq.Lt(newest, rights[i]))
-                head = i;
-        }
-        int written = 0;
-        edges[written++] = lefts[head];
-        edges[written++] = rights[head];
-        for (int i = blocks - 1; i >= 0 && written / 2 < maxBlocks; i--)
-        {
-            if (i == head)
-                continue;
-            edges[written++] = lefts[i];
-            edges[written++] = rights[i];
-        }
-        return written;
-    }
+    public int SackEdges(Span<uint> edges, int maxBlocks) =>
+        _count == 0 ? 0 : HeldSegments.SackEdges<Entry>(_entries.AsSpan(0, _count), null, _entries[_count - 1].Seq, edges, maxBlocks);
 
     /// <summary>Forgets everything and gives the buffer back.</summary>
     public void Release()
