@@ -1,4 +1,5 @@
 using Bufferless.Packets.Flows;
+using Bufferless.Packets.Tests.Flows;
 
 namespace Bufferless.Packets.Tests.Engine;
 
@@ -9,17 +10,9 @@ namespace Bufferless.Packets.Tests.Engine;
 /// </summary>
 public class VerifiedWithholdTests
 {
-    private static byte[] Bytes(int n) => Enumerable.Repeat((byte)7, n).ToArray();
+    private static byte[] Bytes(int n) => CipherHoldTests.Bytes(n, 7);
 
-    private static List<(uint, uint)> Blocks(CipherHold hold, uint ack)
-    {
-        Span<uint> edges = stackalloc uint[8];
-        int n = hold.SackEdges(ack, edges, 4);
-        var list = new List<(uint, uint)>();
-        for (int i = 0; i < n; i += 2)
-            list.Add((edges[i], edges[i + 1]));
-        return list;
-    }
+    private static List<(uint, uint)> Blocks(CipherHold hold, uint ack) => CipherHoldTests.Blocks(hold, ack);
 
     [Fact]
     public void Reveal_KeepOne_LeavesTheLastWithheldForATimeout()

@@ -4,9 +4,10 @@ namespace Bufferless.Packets.Tests.Flows;
 
 public class CipherHoldTests
 {
-    private static byte[] Bytes(int n, byte v = 1) => Enumerable.Repeat(v, n).ToArray();
+    internal static byte[] Bytes(int n, byte v = 1) => Enumerable.Repeat(v, n).ToArray();
 
-    private static List<(uint, uint)> Blocks(CipherHold hold, uint ack)
+    /// <summary>The hold's SACK blocks above <paramref name="ack"/> as (left, right) pairs, at most 4.</summary>
+    internal static List<(uint, uint)> Blocks(CipherHold hold, uint ack)
     {
         Span<uint> edges = stackalloc uint[8];
         int n = hold.SackEdges(ack, edges, 4);
