@@ -13,6 +13,9 @@ internal static unsafe partial class LibCrypto
     internal static partial IntPtr EVP_MD_fetch(IntPtr libctx, string algorithm, string? properties);
 
     [LibraryImport(Lib)]
+    internal static partial void EVP_MD_free(IntPtr md);
+
+    [LibraryImport(Lib)]
     internal static partial IntPtr EVP_MD_CTX_new();
 
     [LibraryImport(Lib)]

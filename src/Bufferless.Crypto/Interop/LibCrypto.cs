@@ -120,10 +120,6 @@ internal static unsafe partial class LibCrypto
     [LibraryImport(Lib)]
     internal static partial int EVP_PKEY_CTX_set_rsa_mgf1_md(EvpPKeyCtxHandle ctx, IntPtr md);
 
-    // EVP_MD_fetch: Hash/LibCrypto.Digest.cs
-    [LibraryImport(Lib)]
-    internal static partial void EVP_MD_free(IntPtr md);
-
     // ---- provider dispatch (KeyExchange/X25519Provider) ----
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial IntPtr EVP_KEYEXCH_fetch(IntPtr libctx, string algorithm, string? properties);
