@@ -228,16 +228,8 @@ public sealed partial class CutThroughEngine
             newestBeyond = true;
             keep = data.Length;
         }
-        CipherHold? hold = _c2sHolds[h];
-        if (hold is null)
-        {
-            if (HeldTotal + CipherHold.Capacity > _options.GlobalHoldBudgetBytes)
-            {
-                Counters.Drop(DropReason.HoldBudget);
-                return;
-            }
-            hold = _c2sHolds[h] = _cipherHoldPool.Count > 0 ? _cipherHoldPool.Pop() : new CipherHold();
-        }
+        if (TakeCipherHold(h) is not { } hold)
+            return;
         int rentedBefore = hold.RentedBytes;
         // Verified mode cannot acknowledge a client stuck on its head inside the record (invariants 1 and 3; bufferless
         // mode does, GrantRecordPartAck). Once the client resends its head, it is recovering a loss the engine cannot
@@ -273,6 +265,34 @@ public sealed partial class CutThroughEngine
             ReturnCipherHold(h);
     }
 
+    /// <summary>The flow's cipher hold, taken from the pool when it has none; null over the global hold budget (counted).</summary>
+    private CipherHold? TakeCipherHold(int h)
+    {
+        if (_c2sHolds[h] is { } hold)
+            return hold;
+        if (HeldTotal + CipherHold.Capacity > _options.GlobalHoldBudgetBytes)
+        {
+            Counters.Drop(DropReason.HoldBudget);
+            return null;
+        }
+        return _c2sHolds[h] = _cipherHoldPool.Count > 0 ? _cipherHoldPool.Pop() : new CipherHold();
+    }
+
+    /// <summary>
+    /// Keeps the client's FIN at <paramref name="finSeq"/>, which came ahead of a hole or before the bytes in front of it
+    /// could be used, and SACKs it (<see cref="CipherHold.KeepFin"/>): a client whose last data segment was lost, with
+    /// only its FIN behind it, then resends that segment at once; unSACKed, nothing it sent after the loss is ever
+    /// acknowledged, RACK never marks the segment lost, and after its timeout it resends only its head, which verified
+    /// mode cannot acknowledge before the record ends. Within the hold's reach, SACK clients only.
+    /// </summary>
+    private void HoldClientFin(int h, ref Flow f, uint finSeq)
+    {
+        if (!f.Has(FlowFlags.ClientSack) || !Seq.Gt(finSeq, f.ClientAckSent) || Seq.Diff(finSeq, f.ClientAckSent) > CipherHold.Reach)
+            return;
+        if (TakeCipherHold(h) is { } hold && hold.KeepFin(finSeq))
+            Counters.ClientFinsHeld++;
+    }
+
     /// <summary>
     /// A resent head after this long a silence on the client's clock is taken for a retransmission timeout (RFC 6298
     /// §2.4: at least 1 s; Linux: 200 ms): only then is the withheld newest segment SACKed. A head resent in fast recovery
@@ -304,8 +324,15 @@ public sealed partial class CutThroughEngine
         // are bounded by what is held.
         for (int pass = 0; pass <= CipherHold.MaxSegments && f.State == FlowState.Established; pass++)
         {
-            if (_c2sHolds[h] is not { } hold || !hold.TryNext(f.C2sNextC, out uint seq, out ReadOnlySpan<byte> data))
+            if (_c2sHolds[h] is not { } hold)
                 break;
+            if (!hold.TryNext(f.C2sNextC, out uint seq, out ReadOnlySpan<byte> data))
+            {
+                // The hole before a kept FIN has filled: the client's close goes on to the server.
+                if (hold.Fin == f.C2sNextC && !f.Has(FlowFlags.ClientFin))
+                    sent |= OnClientFin(h, ref f);
+                break;
+            }
             uint before = f.C2sNextC;
             sent |= ProcessClientBytes(h, ref f, data[Seq.Diff(f.C2sNextC, seq)..]);
             if (!Seq.Gt(f.C2sNextC, before))
@@ -327,8 +354,10 @@ public sealed partial class CutThroughEngine
         {
             // Ahead of a hole: kept and SACKed when the client has SACK (the hole is then all it resends), else dropped.
             Counters.Drop(DropReason.OutOfOrder);
-            if (!fin)
+            if (!data.IsEmpty)
                 HoldClientSegment(h, ref f, seq, data, reveal: false);
+            if (fin)
+                HoldClientFin(h, ref f, seq + (uint)data.Length);
             SendAckToClient(h, ref f);
             return false;
         }
@@ -383,6 +412,8 @@ public sealed partial class CutThroughEngine
         }
         if (fin && f.C2sNextC == seq + (uint)data.Length)
             sent |= OnClientFin(h, ref f);
+        else if (fin && Seq.Lt(f.C2sNextC, seq + (uint)data.Length))
+            HoldClientFin(h, ref f, seq + (uint)data.Length);
         return sent;
     }
 

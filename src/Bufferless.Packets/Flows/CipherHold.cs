@@ -54,8 +54,32 @@ internal sealed class CipherHold
     private bool _sackMoved;
     private bool _headResent;
     private uint _headResentAck;
+    /// <summary>The client's FIN, kept when it came ahead of a hole (<see cref="KeepFin"/>).</summary>
+    private bool _hasFin;
+    private uint _finSeq;
 
-    public int Count => _count;
+    /// <summary>Held segments, and the kept FIN as one more: a hold with only a FIN left is still in use.</summary>
+    public int Count => _count + (_hasFin ? 1 : 0);
+
+    /// <summary>Sequence number of the kept FIN, if any.</summary>
+    public uint? Fin => _hasFin ? _finSeq : null;
+
+    /// <summary>
+    /// Keeps the client's FIN at <paramref name="finSeq"/> (the sequence number it occupies, RFC 9293 §3.4), which came
+    /// ahead of a hole: named in the SACK blocks at once, so that a sender whose last data segment was lost sees that
+    /// segment as the hole (RACK) instead of waiting for a timeout that resends only its head; processed once the hole
+    /// fills, and kept until the client's ACK passes it (a rewind may need it again). True when it is new.
+    /// </summary>
+    public bool KeepFin(uint finSeq)
+    {
+        if (_hasFin && _finSeq == finSeq)
+            return false;
+        _hasFin = true;
+        _finSeq = finSeq;
+        _latest = finSeq;
+        _sackMoved = true;
+        return true;
+    }
 
     public int RentedBytes => _buffer?.Length ?? 0;
 
@@ -233,6 +257,8 @@ internal sealed class CipherHold
     /// <summary>The client's cumulative ACK reached <paramref name="ack"/>: what lies wholly before it goes.</summary>
     public void Forget(uint ack)
     {
+        if (_hasFin && Seq.Gt(ack, _finSeq))
+            _hasFin = false;
         for (int i = 0; i < _count; i++)
         {
             if (Seq.Le(_entries[i].End, ack))
@@ -252,8 +278,41 @@ internal sealed class CipherHold
     /// ACKs on its scoreboard, so the newest ranges are the ones it must hear of). Linux refuses a block that starts at
     /// SND.UNA (tcp_is_sackblock_valid), so held bytes at the ACK itself are named from the byte after it.
     /// </summary>
-    public int SackEdges(uint ack, Span<uint> edges, int maxBlocks) =>
-        HeldSegments.SackEdges<Entry>(_entries.AsSpan(0, _count), ack + 1, _latest, edges, maxBlocks);
+    public int SackEdges(uint ack, Span<uint> edges, int maxBlocks)
+    {
+        // A FIN received last: the block that ends at it goes first (through the byte before it).
+        uint latest = _hasFin && _latest == _finSeq ? _finSeq - 1 : _latest;
+        int n = HeldSegments.SackEdges<Entry>(_entries.AsSpan(0, _count), ack + 1, latest, edges, maxBlocks);
+        if (!_hasFin || !Seq.Gt(_finSeq, ack))
+            return n;
+        // The FIN occupies one sequence number: it extends the block that ends where it sits, or is a block of its own.
+        for (int i = 1; i < n; i += 2)
+        {
+            if (edges[i] == _finSeq)
+            {
+                edges[i] = _finSeq + 1;
+                return n;
+            }
+        }
+        if (n / 2 < maxBlocks && n + 2 <= edges.Length)
+        {
+            // The most recent arrival goes first (RFC 2018 §4) when the FIN was it.
+            if (_latest == _finSeq)
+            {
+                for (int i = n - 1; i >= 0; i--)
+                    edges[i + 2] = edges[i];
+                edges[0] = _finSeq;
+                edges[1] = _finSeq + 1;
+            }
+            else
+            {
+                edges[n] = _finSeq;
+                edges[n + 1] = _finSeq + 1;
+            }
+            n += 2;
+        }
+        return n;
+    }
 
     /// <summary>The client resent the segment at its ACK <paramref name="ack"/> (it is recovering a loss there).</summary>
     public void NoteHeadResent(uint ack)
@@ -269,6 +328,7 @@ internal sealed class CipherHold
     public void Release()
     {
         _headResent = false;
+        _hasFin = false;
         _count = 0;
         _used = 0;
         _sackMoved = false;

@@ -62,4 +62,38 @@ public class CipherHoldTests
         Assert.Equal((5700u, 5800u), Blocks(hold, 999)[0]);
         hold.Release();
     }
+
+    [Fact]
+    public void KeepFin_AfterNamedData_ExtendsItsBlockAndCountsAsHeld()
+    {
+        var hold = new CipherHold();
+        Assert.True(hold.TryAdd(2000, Bytes(100), withhold: false));
+        Assert.True(hold.KeepFin(2100));
+        Assert.False(hold.KeepFin(2100)); // the same FIN again is not new
+        Assert.Equal([(2000u, 2101u)], Blocks(hold, 1000));
+        Assert.Equal(2, hold.Count);
+        Assert.Equal(2100u, hold.Fin);
+        hold.Forget(2100); // data acknowledged, the FIN not yet
+        Assert.Equal(1, hold.Count);
+        Assert.Equal([(2100u, 2101u)], Blocks(hold, 1000));
+        hold.Forget(2101);
+        Assert.Equal(0, hold.Count);
+        Assert.Null(hold.Fin);
+        hold.Release();
+    }
+
+    [Fact]
+    public void KeepFin_AloneAheadOfHole_IsItsOwnBlockAndFirst()
+    {
+        var hold = new CipherHold();
+        Assert.True(hold.TryAdd(3000, Bytes(100), withhold: false));
+        Assert.True(hold.KeepFin(3500));
+        // The FIN came last, so its block leads (RFC 2018 §4); the data's block follows.
+        Assert.Equal([(3500u, 3501u), (3000u, 3100u)], Blocks(hold, 2000));
+        Assert.True(hold.TakeSackMoved());
+        // A FIN at or below the ACK is not named.
+        Assert.Equal([], Blocks(hold, 3500));
+        hold.Release();
+        Assert.Equal(0, hold.Count);
+    }
 }
