@@ -39,30 +39,17 @@ resumed() { ip netns exec bl-client timeout 40 h2load --h1 -n "$1" -c 16 -t 1 -H
 
 hs 3 >/dev/null; resumed 4000 >/dev/null   # warm both paths
 
-breakdown() { # breakdown PERF_DATA LABEL
-  echo "## $2: share of the proxy's perf samples"
-  perf report -i "$1" --no-children --sort dso,sym -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | awk '
-    { p = $1; sub("%", "", p); c = "other";
-      if ($0 ~ /\[kernel/) c = "kernel"; else if ($0 ~ /libcrypto/) c = "libcrypto"; else if ($0 ~ /libclrjit/) c = "JIT";
-      else if ($0 ~ /libcoreclr/) c = "runtime (coreclr)"; else if ($0 ~ /libc\.so/) c = "libc";
-      else if ($0 ~ /\[Bufferless\.Tls\]/) c = "managed Bufferless.Tls"; else if ($0 ~ /\[Bufferless\.Crypto\]/) c = "managed Bufferless.Crypto";
-      else if ($0 ~ /\[Bufferless\.Proxy\]/) c = "managed Bufferless.Proxy"; else if ($0 ~ /System\.Net|Sockets/) c = "managed System.Net.Sockets";
-      else if ($0 ~ /CoreLib/) c = "managed CoreLib"; else if ($0 ~ /stub /) c = "runtime stubs";
-      s[c] += p }
-    END { for (c in s) printf "%6.2f%% %s\n", s[c], c }' | sort -rn
-}
-
 perf record -F 2000 -g -p "$PID" -o "$OUTDIR/full.data" -- sleep 6 >/dev/null 2>&1 &
 PR=$!; hs 6; wait $PR
 perf record -F 2000 -g -p "$PID" -o "$OUTDIR/resumed.data" -- sleep 5 >/dev/null 2>&1 &
-PR=$!; resumed 8000; wait $PR
+PR=$!; OPENS0=$(active_opens bl-accel); resumed 8000; OPENS1=$(active_opens bl-accel); wait $PR
 breakdown "$OUTDIR/full.data" "full handshakes (hs_load.py, +1 request)"
 breakdown "$OUTDIR/resumed.data" "resumed connections (h2load, Connection: close)"
+echo "## backend connections opened during 8000 resumed connections: $((OPENS1 - OPENS0))"
 
 echo "## system calls per resumed connection (strace -c over 1000 connections)"
 timeout 60 strace -c -f -p "$PID" -o "$OUTDIR/strace.txt" 2>/dev/null &
 ST=$!; sleep 1
 resumed 1000 >/dev/null
 sleep 0.5; kill -INT $ST 2>/dev/null || true; wait $ST 2>/dev/null || true
-awk 'NR > 2 && $NF != "total" && $0 !~ /^-/ { calls = ($4 ~ /^[0-9]+$/) ? $4 : 0; errs = ($5 ~ /^[0-9]+$/) ? $5 : 0;
-     if (calls >= 500) printf "%-14s %5.2f per connection (%.2f failed)\n", $NF, calls / 1000, errs / 1000 }' "$OUTDIR/strace.txt"
+syscalls_per_conn "$OUTDIR/strace.txt" 1000

@@ -81,6 +81,9 @@ public sealed class CutThroughCounters
     public long ClientTimeoutReveals;
     /// <summary>Client FINs that arrived ahead of a hole and were kept (and SACKed) until the hole filled.</summary>
     public long ClientFinsHeld;
+    /// <summary>Window probes and keepalives passed on as segments the other side must answer (one byte below its ACK).</summary>
+    public long ProbesToClient;
+    public long ProbesToServer;
     /// <summary>
     /// Bufferless mode: times a client that resent its head after a timeout was acknowledged inside the record being
     /// assembled, up to what the server acknowledged (the record's MAC state then hard state).
@@ -124,7 +127,7 @@ public sealed class CutThroughCounters
         b.Append($"expired idle={FlowsExpiredIdle} closing={FlowsExpiredClosing} handshake={FlowsExpiredHandshake} closed-freed={ClosedFlowsFreed}; ");
         b.Append($"records dec={RecordsDecrypted} enc={RecordsEncrypted} reenc={RetransmissionsReEncrypted} joined={PartialRetransmissionsJoined}; ");
         b.Append($"keyupdates in={KeyUpdatesReceived} out={KeyUpdatesSent} restores={ReadKeyRestores}; ");
-        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough} reordered-held={ServerSegmentsHeld} client-held={ClientSegmentsHeld} newest-kept={ClientNewestKept} timeout-reveals={ClientTimeoutReveals} fins-held={ClientFinsHeld} part-acks={RecordPartAcks} part-replays={PartAckReplays} lost-record-resets={LostRecordStateResets}; ");
+        b.Append($"bytes c2s={BytesClientToServer} s2c={BytesServerToClient}; tagfail={TagFailures} mismatch={RetransmissionMismatches}; passed={PassedThrough} reordered-held={ServerSegmentsHeld} client-held={ClientSegmentsHeld} newest-kept={ClientNewestKept} timeout-reveals={ClientTimeoutReveals} fins-held={ClientFinsHeld} probes c={ProbesToClient} s={ProbesToServer} part-acks={RecordPartAcks} part-replays={PartAckReplays} lost-record-resets={LostRecordStateResets}; ");
         b.Append($"resets client={ResetsFromClient} server={ResetsFromServer} to-closed-server={ResetsToClosedServer}; drops");
         foreach (DropReason r in Enum.GetValues<DropReason>())
             if (Drops(r) > 0)

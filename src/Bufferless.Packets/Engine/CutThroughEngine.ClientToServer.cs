@@ -17,6 +17,8 @@ public sealed partial class CutThroughEngine
                 ResetServerForClient(h, ref f);
             return;
         }
+        // A window probe or keepalive from the client: no data, below what the engine acknowledged (SendProbeToClient).
+        bool probe = seg.Payload.Length == 0 && !seg.Has(TcpFlags.Fin) && Seq.Lt(seg.SequenceNumber, f.ClientAckSent);
         bool ackMoved = seg.Has(TcpFlags.Ack) && OnClientAck(h, ref f, seg.AcknowledgementNumber, seg.Window);
         bool sent = false;
         if (seg.Payload.Length > 0 || seg.Has(TcpFlags.Fin))
@@ -25,8 +27,23 @@ public sealed partial class CutThroughEngine
             return;
         // A pure ACK always passes (a duplicate ACK tells the server of a loss); a data segment that produced
         // nothing for the server passes its ACK only if it moved, so held records do not look like duplicate ACKs.
-        if (!sent && (seg.Payload.Length == 0 && !seg.Has(TcpFlags.Fin) || ackMoved))
+        if (probe)
+            SendProbeToServer(h, ref f);
+        else if (!sent && (seg.Payload.Length == 0 && !seg.Has(TcpFlags.Fin) || ackMoved))
             SendAckToServer(h, ref f);
+    }
+
+    /// <summary>
+    /// The client's window probe or keepalive goes on as one the server must answer (one byte below what it
+    /// acknowledged, no data): its answer, a pure ACK with the window and the ACK the client may get, comes back through
+    /// the engine. A client keepalive translated as a plain ACK would draw no answer from anyone, and the client would
+    /// drop an idle connection that is alive (see <see cref="SendProbeToClient"/> for the server's side).
+    /// </summary>
+    private void SendProbeToServer(int h, ref Flow f)
+    {
+        Counters.ProbesToServer++;
+        uint below = Seq.Min(f.ServerAck, f.C2sNextS) - 1;
+        EmitToServer(ref f, ToServer(ref f, below, AckForServer(h, ref f), TcpFlags.Ack, WindowToServer(h, ref f)), 0);
     }
 
     /// <summary>

@@ -9,15 +9,10 @@ mkdir -p $STATE; chmod 755 $STATE
 "${B[@]}" lab up --prefix $P --state $STATE --access-log > /tmp/bl2h-labup.log 2>&1 || { cat /tmp/bl2h-labup.log; exit 1; }
 ip netns exec $P-accel "${B[@]}" cut-through --tun bl-tun --cert $STATE/certs/ecdsa.crt --key $STATE/certs/ecdsa.key --mode $MODE > /tmp/bl2h-engine.log 2>&1 &
 EP=$!; sleep 2; FP=()
+source "$(dirname "$0")/fault-hop.sh"
 for ns in client server; do
   [ "$SIDES" = both ] || [ "$SIDES" = $ns ] || continue
-  if [ $ns = client ]; then sel=(dport 443); SEED=11; else sel=(sport 80); SEED=12; fi
-  ip netns exec $P-$ns "${B[@]}" lab forward --tun bl-flt --loss 0.02 --duplicate 0.01 --reorder 0.05 --delay-ms 2 --seed $SEED > /tmp/bl2h-fault-$ns.log 2>&1 &
-  FP+=($!); sleep 1.5
-  ip -n $P-$ns link set bl-flt up
-  ip netns exec $P-$ns sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.bl-flt.rp_filter=0 net.ipv4.conf.bl-flt.accept_local=1
-  ip -n $P-$ns rule add iif lo ipproto tcp "${sel[@]}" table 200
-  ip -n $P-$ns route replace default dev bl-flt table 200
+  fault_hop $ns /tmp/bl2h
 done
 for i in $(seq 1 $N); do
   ip netns exec $P-client tshark -q -i bl-c0 -f "tcp port 443" -w /tmp/bl2h-cli.pcap >/dev/null 2>&1 & T1=$!
