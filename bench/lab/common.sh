@@ -18,7 +18,7 @@ breakdown() {
     { p = $1; sub("%", "", p); c = "other";
       if ($0 ~ /\[kernel/) c = "kernel"; else if ($0 ~ /libcrypto/) c = "libcrypto"; else if ($0 ~ /libclrjit/) c = "JIT";
       else if ($0 ~ /libcoreclr/) c = "runtime (coreclr)"; else if ($0 ~ /libc\.so/) c = "libc"; else if ($0 ~ /libssl/) c = "libssl";
-      else if ($0 ~ /haproxy|nginx/) c = "the peer's own code";
+      else if ($0 ~ /haproxy|nginx/) c = "the peer (own code)";
       else if ($0 ~ /\[Bufferless\.Tls\]/) c = "managed Bufferless.Tls"; else if ($0 ~ /\[Bufferless\.Crypto\]/) c = "managed Bufferless.Crypto";
       else if ($0 ~ /\[Bufferless\.Proxy\]/) c = "managed Bufferless.Proxy"; else if ($0 ~ /System\.Net|Sockets/) c = "managed System.Net.Sockets";
       else if ($0 ~ /CoreLib/) c = "managed CoreLib"; else if ($0 ~ /stub /) c = "runtime stubs";
