@@ -480,20 +480,7 @@ public sealed partial class CutThroughEngine
         if (from < 0 || from >= f.C2sCopyLength)
             return false;
         Counters.PartAckReplays++;
-        int room = Math.Max(64, f.ServerMss - (f.Has(FlowFlags.Timestamps) ? 12 : 0));
-        uint ack = AckForServer(h, ref f);
-        ushort window = WindowToServer(h, ref f);
-        uint seq = f.ServerAck;
-        ReadOnlySpan<byte> content = copy.AsSpan(from, f.C2sCopyLength - from);
-        while (!content.IsEmpty)
-        {
-            int n = Math.Min(room, content.Length);
-            OutSegment o = ToServer(ref f, seq, ack, n == content.Length ? TcpFlags.Ack | TcpFlags.Psh : TcpFlags.Ack, window);
-            content[..n].CopyTo(PayloadArea(o));
-            EmitToServer(ref f, o, n);
-            seq += (uint)n;
-            content = content[n..];
-        }
+        SendPlainToServer(h, ref f, f.ServerAck, copy.AsSpan(from, f.C2sCopyLength - from));
         f.C2sLastForwardMs = _now;
         return true;
     }
@@ -1087,23 +1074,30 @@ public sealed partial class CutThroughEngine
     {
         if (content.IsEmpty)
             return false;
+        CopyForwarded(h, ref f, content);
+        SendPlainToServer(h, ref f, f.C2sNextS, content);
+        f.C2sNextS += (uint)content.Length;
+        f.C2sHighS = Seq.Max(f.C2sHighS, f.C2sNextS);
+        f.C2sLastForwardMs = _now;
+        Counters.BytesClientToServer += content.Length;
+        return true;
+    }
+
+    /// <summary>Plaintext to the server from <paramref name="seq"/>, in segments of the server's MSS, the last one pushed.</summary>
+    private void SendPlainToServer(int h, ref Flow f, uint seq, ReadOnlySpan<byte> content)
+    {
         int room = Math.Max(64, f.ServerMss - (f.Has(FlowFlags.Timestamps) ? 12 : 0));
         uint ack = AckForServer(h, ref f);
         ushort window = WindowToServer(h, ref f);
-        CopyForwarded(h, ref f, content);
         while (!content.IsEmpty)
         {
             int n = Math.Min(room, content.Length);
-            OutSegment o = ToServer(ref f, f.C2sNextS, ack, n == content.Length ? TcpFlags.Ack | TcpFlags.Psh : TcpFlags.Ack, window);
+            OutSegment o = ToServer(ref f, seq, ack, n == content.Length ? TcpFlags.Ack | TcpFlags.Psh : TcpFlags.Ack, window);
             content[..n].CopyTo(PayloadArea(o));
             EmitToServer(ref f, o, n);
-            f.C2sNextS += (uint)n;
-            f.C2sHighS = Seq.Max(f.C2sHighS, f.C2sNextS);
-            f.C2sLastForwardMs = _now;
-            Counters.BytesClientToServer += n;
+            seq += (uint)n;
             content = content[n..];
         }
-        return true;
     }
 
     private bool OnClientFin(int h, ref Flow f)

@@ -278,41 +278,8 @@ internal sealed class CipherHold
     /// ACKs on its scoreboard, so the newest ranges are the ones it must hear of). Linux refuses a block that starts at
     /// SND.UNA (tcp_is_sackblock_valid), so held bytes at the ACK itself are named from the byte after it.
     /// </summary>
-    public int SackEdges(uint ack, Span<uint> edges, int maxBlocks)
-    {
-        // A FIN received last: the block that ends at it goes first (through the byte before it).
-        uint latest = _hasFin && _latest == _finSeq ? _finSeq - 1 : _latest;
-        int n = HeldSegments.SackEdges<Entry>(_entries.AsSpan(0, _count), ack + 1, latest, edges, maxBlocks);
-        if (!_hasFin || !Seq.Gt(_finSeq, ack))
-            return n;
-        // The FIN occupies one sequence number: it extends the block that ends where it sits, or is a block of its own.
-        for (int i = 1; i < n; i += 2)
-        {
-            if (edges[i] == _finSeq)
-            {
-                edges[i] = _finSeq + 1;
-                return n;
-            }
-        }
-        if (n / 2 < maxBlocks && n + 2 <= edges.Length)
-        {
-            // The most recent arrival goes first (RFC 2018 §4) when the FIN was it.
-            if (_latest == _finSeq)
-            {
-                for (int i = n - 1; i >= 0; i--)
-                    edges[i + 2] = edges[i];
-                edges[0] = _finSeq;
-                edges[1] = _finSeq + 1;
-            }
-            else
-            {
-                edges[n] = _finSeq;
-                edges[n + 1] = _finSeq + 1;
-            }
-            n += 2;
-        }
-        return n;
-    }
+    public int SackEdges(uint ack, Span<uint> edges, int maxBlocks) =>
+        HeldSegments.SackEdges<Entry>(_entries.AsSpan(0, _count), ack + 1, _latest, edges, maxBlocks, _hasFin ? _finSeq : null);
 
     /// <summary>The client resent the segment at its ACK <paramref name="ack"/> (it is recovering a loss there).</summary>
     public void NoteHeadResent(uint ack)

@@ -47,27 +47,28 @@ internal static class HeldSegments
     /// <summary>
     /// SACK blocks (RFC 2018 §3: left, right edge pairs) for the named entries, at most <paramref name="maxBlocks"/>;
     /// returns how many edges were written. With <paramref name="from"/> only bytes at or after it are named. Entries
-    /// that touch or overlap are merged into one block. RFC 2018 §4: the block holding <paramref name="latest"/> (the
-    /// most recently received segment) comes first, the others follow from the highest down (a sender keeps what
+    /// that touch or overlap are merged into one block. <paramref name="extra"/> is one more named sequence number that
+    /// holds no bytes (a FIN, RFC 9293 §3.4: it occupies one). RFC 2018 §4: the block holding <paramref name="latest"/>
+    /// (the most recently received segment) comes first, the others follow from the highest down (a sender keeps what
     /// earlier ACKs told it, so the newest ranges are the ones it must hear of).
     /// </summary>
-    public static int SackEdges<T>(ReadOnlySpan<T> entries, uint? from, uint latest, Span<uint> edges, int maxBlocks)
+    public static int SackEdges<T>(ReadOnlySpan<T> entries, uint? from, uint latest, Span<uint> edges, int maxBlocks, uint? extra = null)
         where T : struct, IHeldSegment
     {
-        Span<uint> lefts = stackalloc uint[entries.Length];
-        Span<uint> rights = stackalloc uint[entries.Length];
+        int ranges = entries.Length + (extra is null ? 0 : 1);
+        Span<uint> lefts = stackalloc uint[ranges];
+        Span<uint> rights = stackalloc uint[ranges];
         int blocks = 0;
-        while (blocks < entries.Length)
+        while (blocks < ranges)
         {
             // The lowest named range at or after 'from', merged with every named range that touches it.
             bool found = false;
             uint left = 0, right = 0;
-            foreach (ref readonly T e in entries)
+            for (int i = 0; i < ranges; i++)
             {
-                uint end = e.Seq + (uint)e.Length;
-                if (!e.Named || from is { } f0 && Seq.Le(end, f0))
+                if (!Range(entries, i, extra, out uint start, out uint end) || from is { } f0 && Seq.Le(end, f0))
                     continue;
-                uint l = from is { } f1 ? Seq.Max(e.Seq, f1) : e.Seq;
+                uint l = from is { } f1 ? Seq.Max(start, f1) : start;
                 if (!found || Seq.Lt(l, left))
                 {
                     left = l;
@@ -80,10 +81,9 @@ internal static class HeldSegments
             for (bool grew = true; grew;)
             {
                 grew = false;
-                foreach (ref readonly T e in entries)
+                for (int i = 0; i < ranges; i++)
                 {
-                    uint end = e.Seq + (uint)e.Length;
-                    if (e.Named && Seq.Le(e.Seq, right) && Seq.Gt(end, right))
+                    if (Range(entries, i, extra, out uint start, out uint end) && Seq.Le(start, right) && Seq.Gt(end, right))
                     {
                         right = end;
                         grew = true;
@@ -114,5 +114,21 @@ internal static class HeldSegments
             edges[written++] = rights[i];
         }
         return written;
+    }
+
+    /// <summary>Range <paramref name="i"/> of <see cref="SackEdges"/>: an entry, or the extra sequence number last; false when not named.</summary>
+    private static bool Range<T>(ReadOnlySpan<T> entries, int i, uint? extra, out uint start, out uint end)
+        where T : struct, IHeldSegment
+    {
+        if (i == entries.Length)
+        {
+            start = extra.GetValueOrDefault();
+            end = start + 1;
+            return true;
+        }
+        ref readonly T e = ref entries[i];
+        start = e.Seq;
+        end = e.Seq + (uint)e.Length;
+        return e.Named;
     }
 }

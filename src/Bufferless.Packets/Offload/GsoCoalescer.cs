@@ -118,35 +118,21 @@ public sealed class GsoCoalescer
         {
             default(VirtioNetHeader).Write(_buffer);
         }
-        else if (_count == 1)
-        {
-            // One packet: its lengths are its own; the IPv4 header checksum is filled here (a producer that leaves
-            // checksums to the sink left it zero), the TCP checksum is left to the kernel.
-            if (!_ipv6)
-            {
-                BinaryPrimitives.WriteUInt16BigEndian(ip[10..], 0);
-                BinaryPrimitives.WriteUInt16BigEndian(ip[10..], Checksum.Compute(ip[.._tcpOffset]));
-            }
-            WritePartialChecksum(ip);
-            new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, VirtioNetHeader.GsoNone, 0, 0,
-                (ushort)_tcpOffset, TcpChecksumOffset).Write(_buffer);
-        }
         else
         {
-            if (_ipv6)
-            {
+            // A train gets its total length; one packet's lengths are its own. The IPv4 header checksum is filled here
+            // either way (a producer that leaves checksums to the sink left it zero); the TCP one is left to the kernel.
+            bool train = _count > 1;
+            if (train && _ipv6)
                 BinaryPrimitives.WriteUInt16BigEndian(ip[4..], (ushort)(_length - Ipv6Packet.HeaderLength));
-            }
-            else
-            {
+            else if (train)
                 BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)_length);
-                BinaryPrimitives.WriteUInt16BigEndian(ip[10..], 0);
-                BinaryPrimitives.WriteUInt16BigEndian(ip[10..], Checksum.Compute(ip[.._tcpOffset]));
-            }
+            if (!_ipv6)
+                Ipv4Packet.FillHeaderChecksum(ip[.._tcpOffset]);
             WritePartialChecksum(ip);
-            new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum,
-                _ipv6 ? VirtioNetHeader.GsoTcpV6 : VirtioNetHeader.GsoTcpV4,
-                (ushort)_headerLength, (ushort)_segmentSize, (ushort)_tcpOffset, TcpChecksumOffset).Write(_buffer);
+            byte gsoType = !train ? VirtioNetHeader.GsoNone : _ipv6 ? VirtioNetHeader.GsoTcpV6 : VirtioNetHeader.GsoTcpV4;
+            new VirtioNetHeader(VirtioNetHeader.FlagNeedsCsum, gsoType, train ? (ushort)_headerLength : (ushort)0,
+                train ? (ushort)_segmentSize : (ushort)0, (ushort)_tcpOffset, TcpChecksumOffset).Write(_buffer);
         }
         int total = VirtioNetHeader.Size + _length;
         _count = 0;

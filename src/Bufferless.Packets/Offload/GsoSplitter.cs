@@ -175,9 +175,10 @@ public ref struct GsoSplitter
         {
             BinaryPrimitives.WriteUInt16BigEndian(seg[2..], (ushort)total);
             BinaryPrimitives.WriteUInt16BigEndian(seg[4..], (ushort)(_firstId + _index));
-            BinaryPrimitives.WriteUInt16BigEndian(seg[10..], 0);
-            if (!partialChecksum)
-                BinaryPrimitives.WriteUInt16BigEndian(seg[10..], Checksum.Compute(seg[.._tcpOffset]));
+            if (partialChecksum)
+                BinaryPrimitives.WriteUInt16BigEndian(seg[10..], 0);
+            else
+                Ipv4Packet.FillHeaderChecksum(seg[.._tcpOffset]);
         }
 
         Span<byte> tcp = seg[_tcpOffset..];

@@ -146,6 +146,13 @@ public readonly ref struct Ipv4Packet
         return true;
     }
 
+    /// <summary>Fills the header checksum of the IPv4 header <paramref name="header"/> (all IHL bytes, options included).</summary>
+    public static void FillHeaderChecksum(Span<byte> header)
+    {
+        BinaryPrimitives.WriteUInt16BigEndian(header[ChecksumOffset..], 0);
+        BinaryPrimitives.WriteUInt16BigEndian(header[ChecksumOffset..], Checksum.Compute(header));
+    }
+
     /// <summary>
     /// Sets Total Length after the payload changed size and updates the header checksum incrementally.
     /// <paramref name="buffer"/> is the buffer the packet lives in (it may be longer than the old packet).
