@@ -121,30 +121,8 @@ internal static unsafe class ChaCha20Core
             QuarterRound(ref x2, ref x7, ref x8, ref x13);
             QuarterRound(ref x3, ref x4, ref x9, ref x14);
         }
-        x0 += Vector512.Create(input[0]); x1 += Vector512.Create(input[1]); x2 += Vector512.Create(input[2]); x3 += Vector512.Create(input[3]);
-        x4 += Vector512.Create(input[4]); x5 += Vector512.Create(input[5]); x6 += Vector512.Create(input[6]); x7 += Vector512.Create(input[7]);
-        x8 += Vector512.Create(input[8]); x9 += Vector512.Create(input[9]); x10 += Vector512.Create(input[10]); x11 += Vector512.Create(input[11]);
-        x12 += counters; x13 += Vector512.Create(input[13]); x14 += Vector512.Create(input[14]); x15 += Vector512.Create(input[15]);
-
-        // Transpose 16x16 words (row = state word, column = block) by exchanging off-diagonal sub-blocks of size
-        // 8, 4, 2, 1: afterwards row j holds block j. For vpermt2d, indices 0..15 pick from the first operand and
-        // 16..31 from the second; lo8/hi8 etc. are the index vectors of the two new rows at sub-block size 8.
-        Vector512<uint> lo8 = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-        Vector512<uint> hi8 = Vector512.Create(8u, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-        Vector512<uint> lo4 = Vector512.Create(0u, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
-        Vector512<uint> hi4 = Vector512.Create(4u, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
-        Vector512<uint> lo2 = Vector512.Create(0u, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
-        Vector512<uint> hi2 = Vector512.Create(2u, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
-        Vector512<uint> lo1 = Vector512.Create(0u, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
-        Vector512<uint> hi1 = Vector512.Create(1u, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
-        Swap(ref x0, ref x8, lo8, hi8); Swap(ref x1, ref x9, lo8, hi8); Swap(ref x2, ref x10, lo8, hi8); Swap(ref x3, ref x11, lo8, hi8);
-        Swap(ref x4, ref x12, lo8, hi8); Swap(ref x5, ref x13, lo8, hi8); Swap(ref x6, ref x14, lo8, hi8); Swap(ref x7, ref x15, lo8, hi8);
-        Swap(ref x0, ref x4, lo4, hi4); Swap(ref x1, ref x5, lo4, hi4); Swap(ref x2, ref x6, lo4, hi4); Swap(ref x3, ref x7, lo4, hi4);
-        Swap(ref x8, ref x12, lo4, hi4); Swap(ref x9, ref x13, lo4, hi4); Swap(ref x10, ref x14, lo4, hi4); Swap(ref x11, ref x15, lo4, hi4);
-        Swap(ref x0, ref x2, lo2, hi2); Swap(ref x1, ref x3, lo2, hi2); Swap(ref x4, ref x6, lo2, hi2); Swap(ref x5, ref x7, lo2, hi2);
-        Swap(ref x8, ref x10, lo2, hi2); Swap(ref x9, ref x11, lo2, hi2); Swap(ref x12, ref x14, lo2, hi2); Swap(ref x13, ref x15, lo2, hi2);
-        Swap(ref x0, ref x1, lo1, hi1); Swap(ref x2, ref x3, lo1, hi1); Swap(ref x4, ref x5, lo1, hi1); Swap(ref x6, ref x7, lo1, hi1);
-        Swap(ref x8, ref x9, lo1, hi1); Swap(ref x10, ref x11, lo1, hi1); Swap(ref x12, ref x13, lo1, hi1); Swap(ref x14, ref x15, lo1, hi1);
+        AddAndTranspose(input, counters, ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7,
+            ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15);
 
         // Row j is block j. Each row reads its own 64 source bytes before it stores (in-place safe).
         Put(x0, 0, directBlocks, src, dst, keystream); Put(x1, 1, directBlocks, src, dst, keystream);
@@ -272,14 +250,34 @@ internal static unsafe class ChaCha20Core
         }
         lanes->A0 = a0; lanes->A1 = a1; lanes->A2 = a2; lanes->A3 = a3; lanes->A4 = a4;
         lanes->Started = multiply;
+        AddAndTranspose(input, counters, ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7,
+            ref x8, ref x9, ref x10, ref x11, ref x12, ref x13, ref x14, ref x15);
+
+        // Row j is block j: XORed into src and written to dst, or (no src) written to dst as keystream.
+        int direct = src != null ? 16 : 0;
+        Put(x0, 0, direct, src, dst, dst); Put(x1, 1, direct, src, dst, dst); Put(x2, 2, direct, src, dst, dst); Put(x3, 3, direct, src, dst, dst);
+        Put(x4, 4, direct, src, dst, dst); Put(x5, 5, direct, src, dst, dst); Put(x6, 6, direct, src, dst, dst); Put(x7, 7, direct, src, dst, dst);
+        Put(x8, 8, direct, src, dst, dst); Put(x9, 9, direct, src, dst, dst); Put(x10, 10, direct, src, dst, dst); Put(x11, 11, direct, src, dst, dst);
+        Put(x12, 12, direct, src, dst, dst); Put(x13, 13, direct, src, dst, dst); Put(x14, 14, direct, src, dst, dst); Put(x15, 15, direct, src, dst, dst);
+    }
+
+    /// <summary>
+    /// The end of a 16-block pass: the input words added back (RFC 8439 §2.3, counters per lane), then the 16x16 word
+    /// transpose (row = state word, column = block) by exchanging off-diagonal sub-blocks of size 8, 4, 2, 1, after
+    /// which row j holds block j. For vpermt2d, indices 0..15 pick from the first operand and 16..31 from the second;
+    /// lo8/hi8 etc. are the index vectors of the two new rows at sub-block size 8.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddAndTranspose(uint* input, Vector512<uint> counters,
+        ref Vector512<uint> x0, ref Vector512<uint> x1, ref Vector512<uint> x2, ref Vector512<uint> x3,
+        ref Vector512<uint> x4, ref Vector512<uint> x5, ref Vector512<uint> x6, ref Vector512<uint> x7,
+        ref Vector512<uint> x8, ref Vector512<uint> x9, ref Vector512<uint> x10, ref Vector512<uint> x11,
+        ref Vector512<uint> x12, ref Vector512<uint> x13, ref Vector512<uint> x14, ref Vector512<uint> x15)
+    {
         x0 += Vector512.Create(input[0]); x1 += Vector512.Create(input[1]); x2 += Vector512.Create(input[2]); x3 += Vector512.Create(input[3]);
         x4 += Vector512.Create(input[4]); x5 += Vector512.Create(input[5]); x6 += Vector512.Create(input[6]); x7 += Vector512.Create(input[7]);
         x8 += Vector512.Create(input[8]); x9 += Vector512.Create(input[9]); x10 += Vector512.Create(input[10]); x11 += Vector512.Create(input[11]);
         x12 += counters; x13 += Vector512.Create(input[13]); x14 += Vector512.Create(input[14]); x15 += Vector512.Create(input[15]);
-
-        // Transpose 16x16 words (row = state word, column = block) by exchanging off-diagonal sub-blocks of size
-        // 8, 4, 2, 1: afterwards row j holds block j. For vpermt2d, indices 0..15 pick from the first operand and
-        // 16..31 from the second; lo8/hi8 etc. are the index vectors of the two new rows at sub-block size 8.
         Vector512<uint> lo8 = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
         Vector512<uint> hi8 = Vector512.Create(8u, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
         Vector512<uint> lo4 = Vector512.Create(0u, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
@@ -296,18 +294,6 @@ internal static unsafe class ChaCha20Core
         Swap(ref x8, ref x10, lo2, hi2); Swap(ref x9, ref x11, lo2, hi2); Swap(ref x12, ref x14, lo2, hi2); Swap(ref x13, ref x15, lo2, hi2);
         Swap(ref x0, ref x1, lo1, hi1); Swap(ref x2, ref x3, lo1, hi1); Swap(ref x4, ref x5, lo1, hi1); Swap(ref x6, ref x7, lo1, hi1);
         Swap(ref x8, ref x9, lo1, hi1); Swap(ref x10, ref x11, lo1, hi1); Swap(ref x12, ref x13, lo1, hi1); Swap(ref x14, ref x15, lo1, hi1);
-
-        if (src != null)
-        {
-            x0 ^= Vector512.Load((uint*)src); x1 ^= Vector512.Load((uint*)(src + 64)); x2 ^= Vector512.Load((uint*)(src + 128)); x3 ^= Vector512.Load((uint*)(src + 192));
-            x4 ^= Vector512.Load((uint*)(src + 256)); x5 ^= Vector512.Load((uint*)(src + 320)); x6 ^= Vector512.Load((uint*)(src + 384)); x7 ^= Vector512.Load((uint*)(src + 448));
-            x8 ^= Vector512.Load((uint*)(src + 512)); x9 ^= Vector512.Load((uint*)(src + 576)); x10 ^= Vector512.Load((uint*)(src + 640)); x11 ^= Vector512.Load((uint*)(src + 704));
-            x12 ^= Vector512.Load((uint*)(src + 768)); x13 ^= Vector512.Load((uint*)(src + 832)); x14 ^= Vector512.Load((uint*)(src + 896)); x15 ^= Vector512.Load((uint*)(src + 960));
-        }
-        x0.Store((uint*)dst); x1.Store((uint*)(dst + 64)); x2.Store((uint*)(dst + 128)); x3.Store((uint*)(dst + 192));
-        x4.Store((uint*)(dst + 256)); x5.Store((uint*)(dst + 320)); x6.Store((uint*)(dst + 384)); x7.Store((uint*)(dst + 448));
-        x8.Store((uint*)(dst + 512)); x9.Store((uint*)(dst + 576)); x10.Store((uint*)(dst + 640)); x11.Store((uint*)(dst + 704));
-        x12.Store((uint*)(dst + 768)); x13.Store((uint*)(dst + 832)); x14.Store((uint*)(dst + 896)); x15.Store((uint*)(dst + 960));
     }
 
     /// <summary>
