@@ -13,24 +13,8 @@ public class CloseTests
 {
     private const long Later = 10_000_000; // well past every timeout (the harness clock starts at 1 ms)
 
-    private readonly record struct Seen(TcpFlags Flags, uint SequenceNumber, uint AcknowledgementNumber, int PayloadLength)
-    {
-        public bool Has(TcpFlags flag) => (Flags & flag) != 0;
-    }
-
-    private static List<Seen> Parse(List<byte[]> packets)
-    {
-        var segments = new List<Seen>();
-        foreach (byte[] p in packets)
-        {
-            Assert.True(SegmentCodec.TryParse(p, out Segment s));
-            segments.Add(new Seen(s.Flags, s.SequenceNumber, s.AcknowledgementNumber, s.Payload.Length));
-        }
-        return segments;
-    }
-
     private static List<uint> ResetSequences(List<byte[]> packets) =>
-        Parse(packets).Where(s => s.Has(TcpFlags.Rst)).Select(s => s.SequenceNumber).ToList();
+        SeenSegment.Parse(packets).Where(s => s.Has(TcpFlags.Rst)).Select(s => s.SequenceNumber).ToList();
 
     [Theory]
     [InlineData(CutThroughMode.Bufferless)]
@@ -43,7 +27,7 @@ public class CloseTests
         // One whole record (1426 bytes of plaintext in one segment): the engine passes it on, the server never gets it
         // (lost between the engine and the server), so the server's RCV.NXT stays where it was.
         harness.Feed(harness.BuildClientBatch(1, 1426));
-        Assert.Contains(Parse(harness.ToServer), s => s.PayloadLength > 0);
+        Assert.Contains(SeenSegment.Parse(harness.ToServer), s => s.PayloadLength > 0);
         harness.ToServer.Clear();
 
         harness.Feed([harness.Packet(true, harness.ClientNext, 0, TcpFlags.Rst, default)]);
@@ -70,7 +54,7 @@ public class CloseTests
         harness.Feed([harness.Packet(false, harness.ServerNext, rcvNxt, TcpFlags.Ack, default)]);
 
         Assert.Equal([rcvNxt], ResetSequences(harness.ToServer));
-        Assert.DoesNotContain(Parse(harness.ToClient), s => !s.Has(TcpFlags.Rst));
+        Assert.DoesNotContain(SeenSegment.Parse(harness.ToClient), s => !s.Has(TcpFlags.Rst));
         Assert.Equal(1, harness.Engine.Counters.ResetsToClosedServer);
         // A server RST for the flow gets no answer (RFC 9293 §3.10.7.1: an incoming RST is discarded when closed).
         harness.ToServer.Clear();
@@ -101,19 +85,19 @@ public class CloseTests
         using var harness = new EngineHarness(EngineHarness.DefaultOptions(CutThroughMode.Bufferless));
         harness.Establish();
         harness.Feed([harness.Packet(true, harness.ClientNext, harness.ClientRcvNxt, TcpFlags.Ack | TcpFlags.Fin, default)]);
-        Seen fin = Assert.Single(Parse(harness.ToServer), s => s.Has(TcpFlags.Fin));
+        SeenSegment fin = Assert.Single(SeenSegment.Parse(harness.ToServer), s => s.Has(TcpFlags.Fin));
         Assert.Equal(harness.ClientIsn + 1, fin.SequenceNumber);
         harness.ToServer.Clear();
 
         // The server closes too (its FIN acknowledges the client's): close_notify and FIN to the client.
         harness.Feed([harness.Packet(false, harness.ServerNext, harness.ClientIsn + 2, TcpFlags.Ack | TcpFlags.Fin, default)]);
-        Seen closeNotify = Assert.Single(Parse(harness.ToClient), s => s.Has(TcpFlags.Fin));
+        SeenSegment closeNotify = Assert.Single(SeenSegment.Parse(harness.ToClient), s => s.Has(TcpFlags.Fin));
         uint clientEnd = closeNotify.SequenceNumber + (uint)closeNotify.PayloadLength + 1;
         harness.ToClient.Clear();
 
         // The client's last ACK covers the close_notify record and the FIN: the server's FIN is acknowledged.
         harness.Feed([harness.Packet(true, harness.ClientNext + 1, clientEnd, TcpFlags.Ack, default)]);
-        List<Seen> toServer = Parse(harness.ToServer);
+        List<SeenSegment> toServer = SeenSegment.Parse(harness.ToServer);
         Assert.Contains(toServer, s => s.Has(TcpFlags.Ack) && !s.Has(TcpFlags.Rst) && s.AcknowledgementNumber == harness.ServerNext + 1);
         Assert.DoesNotContain(toServer, s => s.Has(TcpFlags.Rst));
         Assert.Equal(0, harness.Engine.Counters.Drops(DropReason.NoFlow));

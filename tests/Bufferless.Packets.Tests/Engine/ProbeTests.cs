@@ -12,19 +12,6 @@ namespace Bufferless.Packets.Tests.Engine;
 /// </summary>
 public class ProbeTests
 {
-    private readonly record struct Seen(uint SequenceNumber, int PayloadLength);
-
-    private static List<Seen> Segments(List<byte[]> packets)
-    {
-        var list = new List<Seen>();
-        foreach (byte[] p in packets)
-        {
-            Assert.True(SegmentCodec.TryParse(p, out Segment s));
-            list.Add(new Seen(s.SequenceNumber, s.Payload.Length));
-        }
-        return list;
-    }
-
     [Theory]
     [InlineData(CutThroughMode.Verified)]
     [InlineData(CutThroughMode.Bufferless)]
@@ -37,7 +24,7 @@ public class ProbeTests
 
         harness.Feed([harness.Packet(false, harness.ServerNext - 1, harness.ServerRcvNxt, TcpFlags.Ack, default)]);
 
-        Seen probe = Assert.Single(Segments(harness.ToClient));
+        SeenSegment probe = Assert.Single(SeenSegment.Parse(harness.ToClient));
         Assert.Equal(0, probe.PayloadLength);
         Assert.Equal(harness.ClientRcvNxt - 1, probe.SequenceNumber);
         Assert.Equal(1, harness.Engine.Counters.ProbesToClient);
@@ -53,7 +40,7 @@ public class ProbeTests
 
         harness.Feed([harness.Packet(false, harness.ServerNext, harness.ServerRcvNxt, TcpFlags.Ack, default)]);
 
-        Seen ack = Assert.Single(Segments(harness.ToClient));
+        SeenSegment ack = Assert.Single(SeenSegment.Parse(harness.ToClient));
         Assert.Equal(harness.ClientRcvNxt, ack.SequenceNumber);
         Assert.Equal(0, harness.Engine.Counters.ProbesToClient);
     }
@@ -71,7 +58,7 @@ public class ProbeTests
 
         harness.Feed([harness.Packet(true, harness.ClientNext - 1, harness.ClientRcvNxt, TcpFlags.Ack, default)]);
 
-        Seen probe = Assert.Single(Segments(harness.ToServer));
+        SeenSegment probe = Assert.Single(SeenSegment.Parse(harness.ToServer));
         Assert.Equal(0, probe.PayloadLength);
         Assert.Equal(serverRcvNxt - 1, probe.SequenceNumber);
         Assert.Equal(1, harness.Engine.Counters.ProbesToServer);
@@ -79,7 +66,7 @@ public class ProbeTests
         // An ordinary pure ACK from the client stays one.
         harness.ToServer.Clear();
         harness.Feed([harness.Packet(true, harness.ClientNext, harness.ClientRcvNxt, TcpFlags.Ack, default)]);
-        Seen ack = Assert.Single(Segments(harness.ToServer));
+        SeenSegment ack = Assert.Single(SeenSegment.Parse(harness.ToServer));
         Assert.Equal(serverRcvNxt, ack.SequenceNumber);
         Assert.Equal(1, harness.Engine.Counters.ProbesToServer);
     }

@@ -9,35 +9,6 @@ namespace Bufferless.Packets.Tests.Offload;
 /// <summary>The packet loop and sink with virtio headers: super-packets in, one packet per engine call, GSO writes out.</summary>
 public class TunOffloadLoopTests
 {
-    private sealed class FakeTun : IPacketDevice
-    {
-        public readonly Queue<byte[]> Incoming = new();
-        public readonly List<byte[]> Written = [];
-        public Action? OnWait;
-
-        public int Read(Span<byte> buffer)
-        {
-            if (Incoming.Count == 0) return 0;
-            var p = Incoming.Dequeue();
-            p.CopyTo(buffer);
-            return p.Length;
-        }
-
-        public bool Write(ReadOnlySpan<byte> packet)
-        {
-            Written.Add(packet.ToArray());
-            return true;
-        }
-
-        public bool WaitReadable(int timeoutMs)
-        {
-            if (Incoming.Count > 0) return true;
-            if (OnWait is not null) OnWait();
-            else Thread.Sleep(1);
-            return Incoming.Count > 0;
-        }
-    }
-
     /// <summary>Forwards every packet unchanged and records what it was given.</summary>
     private sealed class PassEngine(IPacketSink sink, Action onPacket) : IPacketEngine
     {

@@ -8,18 +8,6 @@ namespace Bufferless.Packets.Tests.Offload;
 /// <summary>The offloading sink: one pending train per direction, lone pure ACKs superseded, order kept within a direction.</summary>
 public class TunPacketSinkTests
 {
-    private sealed class RecordingTun : IPacketDevice
-    {
-        public readonly List<byte[]> Written = [];
-        public int Read(Span<byte> buffer) => 0;
-        public bool Write(ReadOnlySpan<byte> packet)
-        {
-            Written.Add(packet.ToArray());
-            return true;
-        }
-        public bool WaitReadable(int timeoutMs) => false;
-    }
-
     private const uint Client = 0xC6120102, Server = 0xC6120202;
     private static readonly byte[] Timestamps = [1, 1, 8, 10, 0, 0, 0x12, 0x34, 0, 0, 0x56, 0x78];
 
@@ -48,7 +36,7 @@ public class TunPacketSinkTests
     [Fact]
     public void Send_AckToServerBetweenRecords_RecordsStayOneTrain()
     {
-        var tun = new RecordingTun();
+        var tun = new FakeTun();
         var sink = new TunPacketSink(tun, vnetHeader: true);
 
         sink.Send(Packet(toClient: true, 1000, 50, 1400));
@@ -69,7 +57,7 @@ public class TunPacketSinkTests
     [Fact]
     public void Send_LaterPureAckSameDirection_ReplacesThePendingOne()
     {
-        var tun = new RecordingTun();
+        var tun = new FakeTun();
         var sink = new TunPacketSink(tun, vnetHeader: true);
 
         sink.Send(Packet(toClient: false, 50, 7000, 0));
@@ -94,7 +82,7 @@ public class TunPacketSinkTests
     [InlineData("fin")]
     public void Send_AckThatDoesNotSupersede_BothWrittenInOrder(string kind)
     {
-        var tun = new RecordingTun();
+        var tun = new FakeTun();
         var sink = new TunPacketSink(tun, vnetHeader: true);
         byte[] first = Packet(toClient: false, 50, 7000, 0);
         byte[] second = kind switch
@@ -125,7 +113,7 @@ public class TunPacketSinkTests
     [Fact]
     public void Send_SameDirectionPacketThatCannotJoin_TrainWrittenFirst()
     {
-        var tun = new RecordingTun();
+        var tun = new FakeTun();
         var sink = new TunPacketSink(tun, vnetHeader: true);
 
         sink.Send(Packet(toClient: true, 1000, 50, 1400));
@@ -142,7 +130,7 @@ public class TunPacketSinkTests
     [Fact]
     public void Send_MoreDirectionsThanTrains_EveryPacketWrittenOnce()
     {
-        var tun = new RecordingTun();
+        var tun = new FakeTun();
         var sink = new TunPacketSink(tun, vnetHeader: true);
         int directions = TunPacketSink.Trains + 3;
 
@@ -169,7 +157,7 @@ public class TunPacketSinkTests
     [Fact]
     public void Send_NonTcp_WritesEverythingPendingFirst()
     {
-        var tun = new RecordingTun();
+        var tun = new FakeTun();
         var sink = new TunPacketSink(tun, vnetHeader: true);
         byte[] udp = Packet(toClient: true, 1, 1, 100);
         udp[9] = IpProtocol.Udp;
