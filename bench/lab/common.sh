@@ -34,3 +34,28 @@ syscalls_per_conn() {
 
 # active_opens NETNS: TCP connections the namespace has opened so far (Tcp ActiveOpens in /proc/net/snmp).
 active_opens() { ip netns exec "$1" awk '/^Tcp:/ { n++; if (n == 2) print $6 }' /proc/net/snmp; }
+
+# profile_handshakes PIDS FILE_PREFIX LABEL_PREFIX: warms a terminator on 198.18.1.1:443 with full handshakes and
+# resumed connections, records perf for each (hs_load.py 6 s; h2load 8000 resumed), prints the share of its samples by
+# part, the backend connections it opened per resumed connection, and its system calls per resumed connection
+# (strace -c over 1000). PIDS: comma-separated. Needs LAB (the shared bench) and OUTDIR; every load is bounded.
+profile_handshakes() {
+  local pids=$1 out="$OUTDIR/$2" label=$3 url=https://198.18.1.1/0b pr st opens0 opens1 p
+  hs() { ip netns exec bl-client timeout $(($1 + 10)) python3 "$LAB/py/hs_load.py" 198.18.1.1 443 "$1" 4 /0b; }
+  resumed() { ip netns exec bl-client timeout 40 h2load --h1 -n "$1" -c 16 -t 1 -H 'Connection: close' "$url" 2>&1 | grep -E '^finished'; }
+  hs 3 >/dev/null; resumed 4000 >/dev/null   # warm both paths
+  perf record -F 2000 -g -p "$pids" -o "${out}full.data" -- sleep 6 >/dev/null 2>&1 &
+  pr=$!; hs 6; wait $pr
+  perf record -F 2000 -g -p "$pids" -o "${out}resumed.data" -- sleep 5 >/dev/null 2>&1 &
+  pr=$!; opens0=$(active_opens bl-accel); resumed 8000; opens1=$(active_opens bl-accel); wait $pr
+  breakdown "${out}full.data" "${label}full handshakes (hs_load.py, +1 request)"
+  breakdown "${out}resumed.data" "${label}resumed connections (h2load, Connection: close)"
+  echo "## backend connections opened during 8000 resumed connections: $((opens1 - opens0))"
+  echo "## system calls per resumed connection (strace -c over 1000 connections)"
+  local strace_p=(); for p in ${pids//,/ }; do strace_p+=(-p "$p"); done
+  timeout 60 strace -c -f "${strace_p[@]}" -o "${out}strace.txt" 2>/dev/null &
+  st=$!; sleep 1
+  resumed 1000 >/dev/null
+  sleep 0.5; kill -INT $st 2>/dev/null || true; wait $st 2>/dev/null || true
+  syscalls_per_conn "${out}strace.txt" 1000
+}

@@ -14,7 +14,6 @@ export BENCH_STATE=${BENCH_STATE:-/tmp/bench-lab}
 DLL=$ROOT/src/Bufferless/bin/Release/net10.0/bufferless.dll
 PIDFILE=$BENCH_STATE/run/bufferless-profile.pid
 OUTDIR=$BENCH_STATE/prof; mkdir -p "$OUTDIR" "$(dirname "$PIDFILE")"
-URL=https://198.18.1.1/0b
 
 dotnet build "$ROOT/src/Bufferless" -c Release -v q -nologo >/dev/null
 "$LAB/lab.sh" up >/dev/null
@@ -34,22 +33,4 @@ for _ in $(seq 100); do
 done
 [ -n "$PID" ] || { echo "proxy did not start"; cat "$OUTDIR/proxy.log"; exit 1; }
 
-hs() { ip netns exec bl-client timeout $(($1 + 10)) python3 "$LAB/py/hs_load.py" 198.18.1.1 443 "$1" 4 /0b; }
-resumed() { ip netns exec bl-client timeout 40 h2load --h1 -n "$1" -c 16 -t 1 -H 'Connection: close' "$URL" 2>&1 | grep -E '^finished'; }
-
-hs 3 >/dev/null; resumed 4000 >/dev/null   # warm both paths
-
-perf record -F 2000 -g -p "$PID" -o "$OUTDIR/full.data" -- sleep 6 >/dev/null 2>&1 &
-PR=$!; hs 6; wait $PR
-perf record -F 2000 -g -p "$PID" -o "$OUTDIR/resumed.data" -- sleep 5 >/dev/null 2>&1 &
-PR=$!; OPENS0=$(active_opens bl-accel); resumed 8000; OPENS1=$(active_opens bl-accel); wait $PR
-breakdown "$OUTDIR/full.data" "full handshakes (hs_load.py, +1 request)"
-breakdown "$OUTDIR/resumed.data" "resumed connections (h2load, Connection: close)"
-echo "## backend connections opened during 8000 resumed connections: $((OPENS1 - OPENS0))"
-
-echo "## system calls per resumed connection (strace -c over 1000 connections)"
-timeout 60 strace -c -f -p "$PID" -o "$OUTDIR/strace.txt" 2>/dev/null &
-ST=$!; sleep 1
-resumed 1000 >/dev/null
-sleep 0.5; kill -INT $ST 2>/dev/null || true; wait $ST 2>/dev/null || true
-syscalls_per_conn "$OUTDIR/strace.txt" 1000
+profile_handshakes "$PID" "" ""

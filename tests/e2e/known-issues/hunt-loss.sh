@@ -4,12 +4,8 @@
 #   hunt-loss.sh [verified|bufferless] [tries] [client|server|both] [get|up]
 MODE=${1:-verified}; N=${2:-20}; SIDES=${3:-both}; ACTION=${4:-get}
 P=bl2h; STATE=/tmp/bl2h-state; B=(dotnet "$(cd "$(dirname "$0")/../../.." && pwd)/src/Bufferless/bin/Release/net10.0/bufferless.dll")
-"${B[@]}" lab down --prefix $P --state $STATE >/dev/null 2>&1
-mkdir -p $STATE; chmod 755 $STATE
-"${B[@]}" lab up --prefix $P --state $STATE --access-log > /tmp/bl2h-labup.log 2>&1 || { cat /tmp/bl2h-labup.log; exit 1; }
-ip netns exec $P-accel "${B[@]}" cut-through --tun bl-tun --cert $STATE/certs/ecdsa.crt --key $STATE/certs/ecdsa.key --mode $MODE > /tmp/bl2h-engine.log 2>&1 &
-EP=$!; sleep 2; FP=()
 source "$(dirname "$0")/fault-hop.sh"
+hunt_up /tmp/bl2h
 for ns in client server; do
   [ "$SIDES" = both ] || [ "$SIDES" = $ns ] || continue
   fault_hop $ns /tmp/bl2h
@@ -28,6 +24,4 @@ for i in $(seq 1 $N); do
   echo "try $i: $out"
   case "$out" in *$want) ;; *) echo STALL; break;; esac
 done
-kill -USR1 $EP; sleep 0.5; grep counters /tmp/bl2h-engine.log | tail -1
-kill $EP "${FP[@]}" 2>/dev/null; wait 2>/dev/null
-"${B[@]}" lab down --prefix $P --state $STATE >/dev/null 2>&1
+hunt_down /tmp/bl2h

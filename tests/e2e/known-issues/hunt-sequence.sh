@@ -6,12 +6,8 @@
 #   hunt-sequence.sh [verified|bufferless] [tries]
 MODE=${1:-bufferless}; N=${2:-20}
 P=bl4h; STATE=/tmp/bl4h-state; B=(dotnet "$(cd "$(dirname "$0")/../../.." && pwd)/src/Bufferless/bin/Release/net10.0/bufferless.dll")
-"${B[@]}" lab down --prefix $P --state $STATE >/dev/null 2>&1
-mkdir -p $STATE; chmod 755 $STATE
-"${B[@]}" lab up --prefix $P --state $STATE --access-log > /tmp/bl4h-labup.log 2>&1 || { cat /tmp/bl4h-labup.log; exit 1; }
-ip netns exec $P-accel "${B[@]}" cut-through --tun bl-tun --cert $STATE/certs/ecdsa.crt --key $STATE/certs/ecdsa.key --mode $MODE > /tmp/bl4h-engine.log 2>&1 &
-EP=$!; sleep 2; FP=()
 source "$(dirname "$0")/fault-hop.sh"
+hunt_up /tmp/bl4h
 for ns in client server; do
   fault_hop $ns /tmp/bl4h
 done
@@ -31,7 +27,5 @@ for i in $(seq 1 $N); do
   echo "try $i: both-get=$a both-up=$b client-get=$c"
   [ "$a" = 1048576 ] && case "$b" in 20[14]" 4194304") true;; *) false;; esac && [ "$c" = 1048576 ] || { echo FAIL; fail=1; break; }
 done
-kill -USR1 $EP; sleep 0.5; grep counters /tmp/bl4h-engine.log | tail -1
-kill $EP "${FP[@]}" 2>/dev/null; wait 2>/dev/null
-"${B[@]}" lab down --prefix $P --state $STATE >/dev/null 2>&1
+hunt_down /tmp/bl4h
 exit $fail
