@@ -18,7 +18,8 @@ internal sealed class ProxyConnection
 {
     // One TLS record's worth of ciphertext per client read. Backend reads take up to four records' payload at once:
     // a 256 MiB download through the lab took 0.42-0.43 CPU-s instead of 0.54-0.57 with 16 KiB reads (690 against
-    // 495 MB/s, interleaved, docs/BENCHMARKS.md 0.1), one receive and one send per 64 KiB instead of per 16 KiB. The
+    // 495 MB/s; `TESTS=bulk BL_TESTS="bulk ka" BL_RSA=0 bash bench/lab/proxy-vs-peers.sh none` from each build, interleaved,
+    // docs/BENCHMARKS.md 0.1), one receive and one send per 64 KiB instead of per 16 KiB. The
     // buffer is rented only while a read is pending, so idle connections still hold none.
     private const int ClientReadSize = 16 * 1024 + 256 + 5;
     private const int BackendReadSize = 64 * 1024;

@@ -11,13 +11,13 @@ namespace Bufferless.Crypto.Aead;
 /// one-call operations and one per opener; nothing is allocated per record or per piece.
 /// </summary>
 /// <remarks>
-/// Measured (shared 2-core machine, thread CPU time pinned to one CPU, best of 20 windows, 16 KiB record in 1448-byte
-/// pieces): Hybrid 5.55-5.9 us (5.7-6.0 us before a piece's last batch went straight to the output and a record's
-/// last 8 blocks took a half-width pass), Wide 6.6-6.9 us, libcrypto EVP 8.2-8.3 us; `openssl speed` 4.45-4.5 us.
-/// What is left is Poly1305: libcrypto's takes ~1.3 us for 16 KiB in one call and ~1.75 us in 12 calls, the wide
-/// ChaCha20 ~3.1-3.3 us. A Poly1305 on AVX-512 IFMA of our own (a C prototype outside the tree; .NET 10 exposes no
-/// IFMA) was no faster than libcrypto's (~1.15 us per 16 KiB: 512-bit IFMA issues about every other cycle here), so
-/// reaching 0.9x of `openssl speed` would need ChaCha20 and Poly1305 stitched in one native loop.
+/// Per-path figures for a 16 KiB record fed in 1448-byte pieces: `taskset -c 1 dotnet run -c Release --project
+/// bench/Bufferless.Benchmarks -- --filter '*ChaChaOpenerPathBenchmarks*' --job short` (docs/BENCHMARKS.md section 0:
+/// Hybrid 5.95 us, Wide 6.55 us, libcrypto EVP 8.19 us; `openssl speed -evp chacha20-poly1305` 4.41 us). What is left is
+/// Poly1305: libcrypto's takes ~1.3 us for 16 KiB in one call and ~1.75 us in 12 calls, the wide ChaCha20 ~3.1-3.3 us
+/// (thread-CPU-time harness outside the tree, an indication; docs/BENCHMARKS.md S3.1). A Poly1305 on AVX-512 IFMA of our
+/// own (a C prototype outside the tree; .NET 10 exposes no IFMA) was no faster than libcrypto's, so reaching 0.9x of
+/// `openssl speed` would need ChaCha20 and Poly1305 stitched in one native loop.
 /// </remarks>
 internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
 {
