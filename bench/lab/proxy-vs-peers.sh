@@ -4,6 +4,7 @@
 #   bench/lab/proxy-vs-peers.sh [PEER...]       default peers: haproxy nginx; "none" measures only bufferless
 #   BL_TESTS="ka hsresume hs"   measure.sh tests for the bufferless ECDSA run (default: all)
 #   BL_RSA=0                    skip the bufferless RSA full-handshake run
+#   BL_DLL=PATH                 run this bufferless.dll instead of building src/Bufferless (A/B of two builds)
 #   NS_CLIENT/NS_ACCEL/NS_SERVER/BENCH_STATE  another lab instance (see ../shared/bench/lib.sh)
 # Writes bench/results/proxy-<timestamp>.{txt,md}. Needs root and the lab's apt packages (see its README).
 set -euo pipefail
@@ -15,10 +16,10 @@ PEERS=("$@"); [ ${#PEERS[@]} -gt 0 ] || PEERS=(haproxy nginx)
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=$ROOT/bench/results; mkdir -p "$OUT"
 export RESULTS_FILE=$OUT/proxy-$STAMP.txt
-DLL=$ROOT/src/Bufferless/bin/Release/net10.0/bufferless.dll
+DLL=${BL_DLL:-$ROOT/src/Bufferless/bin/Release/net10.0/bufferless.dll}
 PIDFILE=$BENCH_STATE/run/bufferless.pid
 
-dotnet build "$ROOT/src/Bufferless" -c Release -v q -nologo >/dev/null
+[ -n "${BL_DLL:-}" ] || dotnet build "$ROOT/src/Bufferless" -c Release -v q -nologo >/dev/null
 "$LAB/lab.sh" up >/dev/null
 
 { echo "META date=$(date -u +%FT%TZ) commit=$(git -C "$ROOT" rev-parse --short HEAD) dotnet=$(dotnet --version) openssl=$(openssl version | cut -d' ' -f2)"; } >> "$RESULTS_FILE"

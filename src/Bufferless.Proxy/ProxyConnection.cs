@@ -172,10 +172,14 @@ internal sealed class ProxyConnection
                     break;
                 case TlsStatus.HandshakeComplete:
                     // When nothing answers the client's Finished (no ticket, or the ticket already left with the server
-                    // flight), acknowledge it now rather than after the 40 ms delayed-ACK timer: a client with Nagle on
-                    // holds its first request until that ACK.
-                    if (_tls.PendingOutput == 0)
-                        QuickAck(_client);
+                    // flight) and nothing came after it, acknowledge it now rather than after the 40 ms delayed-ACK
+                    // timer: a client with Nagle on holds its first request until that ACK. A request that came with the
+                    // Finished is acknowledged by its answer.
+                    if (_tls.PendingOutput == 0 && offset == count)
+                    {
+                        TcpHints.AckNow(_client);
+                        TcpHints.DelayAcks(_client);
+                    }
                     await FlushToClientAsync().ConfigureAwait(false);
                     _handshakeDone = true;
                     _server.Stats.Handshakes.Increment();
@@ -295,10 +299,14 @@ internal sealed class ProxyConnection
         {
             EndPoint target = pool.Pick(start, attempt);
             var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            // The handshake's last ACK rides on the request that follows at once; and the kernel's quick ACKs for the
+            // first data of a new connection are turned off again, so the response's ACK rides on what we send next.
+            TcpHints.DelayAcks(socket);
             using var timeout = new CancellationTokenSource(_server.Options.ConnectTimeout);
             try
             {
                 await socket.ConnectAsync(target, timeout.Token).ConfigureAwait(false);
+                TcpHints.DelayAcks(socket);
                 if (_server.Options.ProxyProtocol != ProxyProtocolVersion.None)
                     await SendAllAsync(socket, BuildProxyHeader()).ConfigureAwait(false);
                 _backend = socket;
@@ -367,7 +375,7 @@ internal sealed class ProxyConnection
                         // the FIN leave in one segment (shutdown pushes the corked tail with FIN set).
                         lock (_tls)
                             _tls.Close();
-                        Cork(_client);
+                        TcpHints.Cork(_client);
                         await FlushToClientAsync().ConfigureAwait(false);
                         SetEnd("backend-close");
                         ShutdownSend(_client);
@@ -435,27 +443,6 @@ internal sealed class ProxyConnection
         {
             int sent = await socket.SendAsync(data, SocketFlags.None).ConfigureAwait(false);
             data = data[sent..];
-        }
-    }
-
-    private static void QuickAck(Socket socket) => SetTcpHint(socket, TcpQuickAck);
-
-    private static void Cork(Socket socket) => SetTcpHint(socket, TcpCork);
-
-    private const int IpProtoTcp = 6, TcpCork = 3, TcpQuickAck = 12;
-
-    /// <summary>Turns on a Linux TCP option that only changes when segments leave, never what is sent.</summary>
-    private static void SetTcpHint(Socket socket, int option)
-    {
-        if (!OperatingSystem.IsLinux())
-            return;
-        try
-        {
-            socket.SetRawSocketOption(IpProtoTcp, option, [1, 0, 0, 0]);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            // Only a hint.
         }
     }
 

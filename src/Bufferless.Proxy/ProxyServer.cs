@@ -51,6 +51,8 @@ public sealed class ProxyServer
                 if (ep.AddressFamily == AddressFamily.InterNetworkV6 && ep.Address.Equals(IPAddress.IPv6Any))
                     listener.DualMode = true;
                 listener.Bind(ep);
+                TcpHints.DeferAccept(listener, (int)Math.Ceiling(Options.HandshakeTimeout.TotalSeconds));
+                TcpHints.DelayAcks(listener);
                 listener.Listen(Options.ListenBacklog);
             }
             catch
@@ -107,6 +109,7 @@ public sealed class ProxyServer
                 continue;
             }
             client.NoDelay = true;
+            TcpHints.DelayAcks(client);
             var connection = new ProxyConnection(this, client, new TlsServerConnection(_tlsConfig));
             _active.TryAdd(connection, 0);
             Stats.Accepted.Increment();
@@ -155,6 +158,8 @@ public sealed class ProxyServer
     {
         if (_active.TryRemove(connection, out _))
             _slots.Release();
+        if (summary.Resumed)
+            Stats.Resumed.Increment();
         Stats.BytesFromClients.Add(summary.BytesFromClient);
         Stats.BytesToClients.Add(summary.BytesToClient);
         Log.ConnectionEnded(summary);
@@ -166,10 +171,19 @@ public sealed class ProxyStats
 {
     public Counter Accepted { get; } = new();
     public Counter Handshakes { get; } = new();
+    public Counter Resumed { get; } = new();
     public Counter TlsFailures { get; } = new();
     public Counter BackendConnectFailures { get; } = new();
     public Counter BytesFromClients { get; } = new();
     public Counter BytesToClients { get; } = new();
+
+    /// <summary>One line for the log (SIGUSR1 and exit): the counters, then the runtime's allocation and collections.</summary>
+    public override string ToString() =>
+        $"accepted={Accepted.Value} handshakes={Handshakes.Value} resumed={Resumed.Value} tls_failures={TlsFailures.Value} " +
+        $"backend_connect_failures={BackendConnectFailures.Value} bytes_from_clients={BytesFromClients.Value} " +
+        $"bytes_to_clients={BytesToClients.Value} allocated={GC.GetTotalAllocatedBytes()} " +
+        $"gc={GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} gc_pause_ms={GC.GetTotalPauseDuration().TotalMilliseconds:F1} " +
+        $"heap={GC.GetTotalMemory(false)}";
 
     public sealed class Counter
     {

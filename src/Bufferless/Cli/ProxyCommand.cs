@@ -104,7 +104,11 @@ internal static class ProxyCommand
                 log.LogError("reload failed, keeping the running configuration: {Reason}", reason);
             }
         });
+        var counters = loggers.CreateLogger(Logging.CountersCategory);
+        void Report() => counters.LogInformation("counters: active={Active} {Stats}", server.ActiveConnections, server.Stats);
+        using var usr1 = PosixSignalRegistration.Create((PosixSignal)10 /* SIGUSR1 */, c => { c.Cancel = true; Report(); });
         await server.RunAsync(shutdown.Token).ConfigureAwait(false);
+        Report();
         return 0;
     }
 }
