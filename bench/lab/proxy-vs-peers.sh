@@ -5,6 +5,7 @@
 #   BL_TESTS="ka hsresume hs"   measure.sh tests for the bufferless ECDSA run (default: all)
 #   BL_RSA=0                    skip the bufferless RSA full-handshake run
 #   BL_DLL=PATH                 run this bufferless.dll instead of building src/Bufferless (A/B of two builds)
+#   BL_ARGS="--warmup 0"        more flags for `bufferless proxy`
 #   NS_CLIENT/NS_ACCEL/NS_SERVER/BENCH_STATE  another lab instance (see ../shared/bench/lib.sh)
 # Writes bench/results/proxy-<timestamp>.{txt,md}. Needs root and the lab's apt packages (see its README).
 set -euo pipefail
@@ -34,7 +35,7 @@ start_bufferless() { # start_bufferless ecdsa|rsa
   mkdir -p "$(dirname "$PIDFILE")"
   ip netns exec "${NS_ACCEL:-bl-accel}" bash -c "ulimit -n \$(ulimit -Hn); exec taskset -c ${TERM_CPU:-1} dotnet '$DLL' proxy \
       --listen 198.18.1.1:443 --backend 198.18.2.2:80 \
-      --cert '$BENCH_STATE/certs/$1.crt' --key '$BENCH_STATE/certs/$1.key' --log-level Warning --max-connections 20000" \
+      --cert '$BENCH_STATE/certs/$1.crt' --key '$BENCH_STATE/certs/$1.key' --log-level Warning --max-connections 20000 ${BL_ARGS:-}" \
       > "$BENCH_STATE/log/bufferless-$1.log" 2>&1 &
   echo $! > "$PIDFILE"
   for _ in $(seq 100); do

@@ -31,6 +31,12 @@ public sealed class ProxyOptions
     /// </summary>
     public bool ConnectBackendEarly { get; init; }
 
+    /// <summary>
+    /// In-memory handshakes run at start, before listening (<see cref="HandshakeWarmup"/>): a full one, then resumed
+    /// ones. 0 turns the warm-up off.
+    /// </summary>
+    public int WarmupHandshakes { get; init; } = 2;
+
     /// <summary>Send a PROXY protocol header (v1 text or v2 binary with TLS TLVs) at the start of each backend connection.</summary>
     public ProxyProtocolVersion ProxyProtocol { get; init; }
 }

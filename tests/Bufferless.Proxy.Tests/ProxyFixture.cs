@@ -20,8 +20,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
         var options = new ProxyOptions { Listen = [new IPEndPoint(IPAddress.Loopback, 0)], Backends = backends };
         if (tweak is not null)
             options = tweak(options);
-        using var withKey = X509CertificateLoader.LoadPkcs12(s_cert.Value.Pfx, null);
-        Server = new ProxyServer(options, new TlsServerConfig { Certificates = [TlsCertificate.FromX509(withKey)] }, NullLoggerFactory.Instance);
+        Server = new ProxyServer(options, new TlsServerConfig { Certificates = [LoadCertificate()] }, NullLoggerFactory.Instance);
         Server.Bind();
         EndPoint = Server.BoundEndPoints[0];
         _run = Server.RunAsync(_stop.Token);
@@ -44,6 +43,13 @@ internal sealed class ProxyHarness : IAsyncDisposable
         _stop.Cancel();
         await _run.WaitAsync(TimeSpan.FromSeconds(30));
         _stop.Dispose();
+    }
+
+    /// <summary>The harness's self-signed P-256 certificate for "localhost", with its key, as the TLS server takes it.</summary>
+    public static TlsCertificate LoadCertificate()
+    {
+        using var withKey = X509CertificateLoader.LoadPkcs12(s_cert.Value.Pfx, null);
+        return TlsCertificate.FromX509(withKey);
     }
 
     private static (X509Certificate2, byte[]) CreateCertificate()

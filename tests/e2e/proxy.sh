@@ -186,6 +186,21 @@ reload() {
 }
 check "SIGHUP reload: new cert for new connections, download across it intact, bad files refused" reload
 
+# --- start-up warm-up and counters --------------------------------------------------------------------------------------
+# At start each proxy runs a full and a resumed handshake in memory against its own certificate (a libssl client
+# through SslStream), so the resumed count also shows a libssl client resuming with our ticket.
+warmed() { local f; for f in "$@"; do grep -q "warm-up: 2 in-memory handshakes (1 resumed)" "$f" || { echo "$f:"; head -3 "$f"; return 1; }; done; }
+check "warm-up at start: full + resumed in-memory handshake (ECDSA and RSA certificates)" warmed proxy-p256.log proxy-rsa.log
+usr1() {
+  local pid; pid=$(pgrep -f -- "--listen 127.0.0.1:$P256" | head -1)
+  kill -USR1 "$pid"
+  for _ in $(seq 30); do grep -q "counters: active=" proxy-p256.log && break; sleep 0.1; done
+  # Counted so far on this proxy: the curl and s_client runs above (handshakes), the garbage ClientHellos (failures).
+  grep -E "counters: active=[0-9]+ accepted=[0-9]+ handshakes=[1-9][0-9]+ resumed=[0-9]+ tls_failures=[1-9][0-9]* .* allocated=[0-9]+ gc=" proxy-p256.log \
+    || { echo "no counters line:"; tail -3 proxy-p256.log; return 1; }
+}
+check "SIGUSR1 logs the counters (handshakes, failures, allocation)" usr1
+
 # --- graceful stop ----------------------------------------------------------------------------------------------------
 graceful() {
   local pid; pid=$(pgrep -f -- "--listen 127.0.0.1:$PRSA" | head -1)

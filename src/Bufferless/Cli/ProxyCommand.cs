@@ -80,6 +80,14 @@ internal static class ProxyCommand
         using var loggers = Logging.Create(level);
         var log = loggers.CreateLogger("Bufferless");
         var server = new ProxyServer(options, config!, loggers);
+        if (options.WarmupHandshakes > 0)
+        {
+            var warm = HandshakeWarmup.Run(config!, options.WarmupHandshakes);
+            if (warm.Failure is null)
+                log.LogInformation("warm-up: {Handshakes} in-memory handshakes ({Resumed} resumed) in {Ms:F0} ms", warm.Handshakes, warm.Resumed, warm.Elapsed.TotalMilliseconds);
+            else
+                log.LogInformation("warm-up skipped after {Handshakes} handshakes: {Reason}", warm.Handshakes, warm.Failure);
+        }
         try
         {
             server.Bind();
@@ -126,6 +134,11 @@ internal sealed class CommonProxyOptions
     {
         Description = "Send a PROXY protocol header to the backend: v1 (text) or v2 (binary, with SNI, ALPN, TLS version and cipher TLVs).",
     };
+    private readonly Option<int> _warmup = new("--warmup")
+    {
+        Description = "In-memory TLS handshakes (a full one, then resumed ones) run at start, so the first clients do not wait for the handshake code to compile. 0 turns it off.",
+        DefaultValueFactory = _ => 2,
+    };
     private readonly Option<Microsoft.Extensions.Logging.LogLevel> _logLevel = new("--log-level") { Description = "Trace, Debug, Information (one line per connection), Warning, Error, None.", DefaultValueFactory = _ => Microsoft.Extensions.Logging.LogLevel.Information };
 
     public void AddTo(Command cmd)
@@ -138,6 +151,7 @@ internal sealed class CommonProxyOptions
         cmd.Options.Add(_connectEarly);
         _proxyProtocol.AcceptOnlyFromAmong("v1", "v2");
         cmd.Options.Add(_proxyProtocol);
+        cmd.Options.Add(_warmup);
         cmd.Options.Add(_logLevel);
     }
 
@@ -153,6 +167,7 @@ internal sealed class CommonProxyOptions
         DrainTimeout = TimeSpan.FromSeconds(parse.GetValue(_drainTimeout)),
         MaxConnections = Math.Max(1, parse.GetValue(_maxConnections)),
         ConnectBackendEarly = parse.GetValue(_connectEarly),
+        WarmupHandshakes = Math.Max(0, parse.GetValue(_warmup)),
         ProxyProtocol = parse.GetValue(_proxyProtocol) switch
         {
             "v1" => ProxyProtocolVersion.V1,
