@@ -10,6 +10,19 @@ stop_pidfile() {
   rm -f "$1"
 }
 
+# proxy_pid LOG: waits (up to 10 s) until `bufferless proxy` answers on 198.18.1.1:443 and prints its pid; on failure
+# prints LOG to stderr and returns 1.
+proxy_pid() {
+  local pid=
+  for _ in $(seq 100); do
+    pid=$(pgrep -f "bufferless.dll proxy --listen 198.18.1.1:443" | head -1 || true)
+    [ -n "$pid" ] && ip netns exec "${NS_CLIENT:-bl-client}" bash -c 'exec 3<>/dev/tcp/198.18.1.1/443' 2>/dev/null && { echo "$pid"; return 0; }
+    sleep 0.1
+  done
+  { echo "proxy did not start"; cat "$1"; } >&2
+  return 1
+}
+
 # breakdown PERF_DATA LABEL: share of a process's perf samples by part (kernel, libcrypto, libssl, JIT, runtime,
 # managed assemblies, the peer's own binary).
 breakdown() {

@@ -25,12 +25,6 @@ ip netns exec bl-accel bash -c "ulimit -n \$(ulimit -Hn); DOTNET_PerfMapEnabled=
     dotnet '$DLL' proxy --listen 198.18.1.1:443 --backend 198.18.2.2:80 --cert '$BENCH_STATE/certs/ecdsa.crt' \
     --key '$BENCH_STATE/certs/ecdsa.key' --log-level Warning --max-connections 20000" > "$OUTDIR/proxy.log" 2>&1 &
 echo $! > "$PIDFILE"
-PID=
-for _ in $(seq 100); do
-  PID=$(pgrep -f "bufferless.dll proxy --listen 198.18.1.1:443" | head -1 || true)
-  [ -n "$PID" ] && ip netns exec bl-client bash -c 'exec 3<>/dev/tcp/198.18.1.1/443' 2>/dev/null && break
-  sleep 0.1
-done
-[ -n "$PID" ] || { echo "proxy did not start"; cat "$OUTDIR/proxy.log"; exit 1; }
+PID=$(proxy_pid "$OUTDIR/proxy.log")
 
 profile_handshakes "$PID" "" ""

@@ -16,13 +16,16 @@ namespace Bufferless.Proxy;
 /// </summary>
 internal sealed class ProxyConnection
 {
-    // One TLS record's worth of ciphertext per client read. Backend reads take up to four records' payload at once:
-    // a 256 MiB download through the lab took 0.42-0.43 CPU-s instead of 0.54-0.57 with 16 KiB reads (690 against
-    // 495 MB/s; `TESTS=bulk BL_TESTS="bulk ka" BL_RSA=0 bash bench/lab/proxy-vs-peers.sh none` from each build, interleaved,
-    // docs/BENCHMARKS.md 0.1), one receive and one send per 64 KiB instead of per 16 KiB. The
-    // buffer is rented only while a read is pending, so idle connections still hold none.
-    private const int ClientReadSize = 16 * 1024 + 256 + 5;
+    // Both directions move up to 64 KiB per receive and per send (four records' worth), not one record's. Downloads: a
+    // 256 MiB download through the lab took 0.42-0.43 CPU-s instead of 0.54-0.57 with 16 KiB reads (690 against 495 MB/s;
+    // `TESTS=bulk BL_TESTS="bulk ka" BL_RSA=0 bash bench/lab/proxy-vs-peers.sh none` from each build, interleaved,
+    // docs/BENCHMARKS.md 0.1). Uploads: the records of one client read go to the backend in one write, 0.18-0.29 against
+    // 0.28-0.37 CPU-s per 256 MiB (`bash bench/lab/proxy-upload.sh`, docs/BENCHMARKS.md 0.2). The buffers are rented only
+    // while a read is pending, so idle connections still hold none.
+    private const int ClientReadSize = 64 * 1024;
     private const int BackendReadSize = 64 * 1024;
+    // The largest plaintext a TLS record carries (RFC 8446 §5.1).
+    private const int MaxRecordPlaintext = 16 * 1024;
     // One flush sends a whole 64 KiB read as records (4 x (16 KiB + 22 bytes) overhead included) in one write.
     private const int FlushChunk = 72 * 1024;
     // Output waiting in the TLS queue is flushed once it reaches this while the backend keeps sending.
@@ -155,13 +158,23 @@ internal sealed class ProxyConnection
     private async ValueTask<bool> ProcessClientBytesAsync(byte[] buffer, int count)
     {
         int offset = 0;
+        TlsStatus? next = null;
         while (true)
         {
             TlsStatus status;
-            int used;
-            lock (_tls)
-                status = _tls.Process(buffer.AsSpan(offset, count - offset), out used);
-            offset += used;
+            if (next is TlsStatus pending)
+            {
+                // The pause that ended a run of application records (see ForwardToBackendAsync).
+                status = pending;
+                next = null;
+            }
+            else
+            {
+                int used;
+                lock (_tls)
+                    status = _tls.Process(buffer.AsSpan(offset, count - offset), out used);
+                offset += used;
+            }
             switch (status)
             {
                 case TlsStatus.WantRead:
@@ -191,7 +204,7 @@ internal sealed class ProxyConnection
                     // an idle TLS connection costs no backend connection and no second socket.
                     if (!await EnsureBackendAsync().ConfigureAwait(false))
                         return false;
-                    await ForwardToBackendAsync().ConfigureAwait(false);
+                    (offset, next) = await ForwardToBackendAsync(buffer, offset, count).ConfigureAwait(false);
                     break;
                 case TlsStatus.Closed:
                     // close_notify from the client: its write side is done; pass the half-close on.
@@ -235,7 +248,12 @@ internal sealed class ProxyConnection
         ShutdownSend(_backend);
     }
 
-    private async ValueTask ForwardToBackendAsync()
+    /// <summary>
+    /// Sends the record that is decrypted, and the records complete behind it in this read, to the backend in as few
+    /// writes as the plaintext buffer allows. Returns where the input stands and the pause that ended the run (anything
+    /// but <see cref="TlsStatus.ApplicationDataAvailable"/>), for the caller to act on after the data went out.
+    /// </summary>
+    private async ValueTask<(int Offset, TlsStatus Next)> ForwardToBackendAsync(byte[] input, int offset, int count)
     {
         byte[] plain = ArrayPool<byte>.Shared.Rent(BackendReadSize);
         // Plaintext is cleared before the buffer goes back to the pool: only the bytes written (a 1 KiB request does not
@@ -243,21 +261,36 @@ internal sealed class ProxyConnection
         int dirty = plain.Length;
         try
         {
-            int written = 0;
+            int filled = 0, written = 0;
             while (true)
             {
-                int n;
+                TlsStatus status = TlsStatus.ApplicationDataAvailable;
+                bool recordLeft;
                 lock (_tls)
-                    n = _tls.ReadApplicationData(plain);
-                written = Math.Max(written, n);
-                if (n == 0)
+                {
+                    filled += _tls.ReadApplicationData(plain.AsSpan(filled));
+                    recordLeft = _tls.ApplicationDataAvailable > 0;
+                    // The next record joins this write while a whole one still fits behind what is there.
+                    if (!recordLeft && plain.Length - filled >= MaxRecordPlaintext)
+                    {
+                        status = _tls.Process(input.AsSpan(offset, count - offset), out int used);
+                        offset += used;
+                    }
+                }
+                written = Math.Max(written, filled);
+                bool more = status == TlsStatus.ApplicationDataAvailable;
+                if (filled > 0 && (!more || recordLeft || plain.Length - filled < MaxRecordPlaintext))
+                {
+                    _bytesFromClient += filled;
+                    await SendAllAsync(_backend!, plain.AsMemory(0, filled)).ConfigureAwait(false);
+                    Touch();
+                    filled = 0;
+                }
+                if (!more)
                 {
                     dirty = written;
-                    return;
+                    return (offset, status);
                 }
-                _bytesFromClient += n;
-                await SendAllAsync(_backend!, plain.AsMemory(0, n)).ConfigureAwait(false);
-                Touch();
             }
         }
         finally

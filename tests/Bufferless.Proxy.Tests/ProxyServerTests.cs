@@ -44,6 +44,32 @@ public class ProxyServerTests
     }
 
     [Fact]
+    public async Task Proxy_ManyRecordsThenCloseNotify_BackendGetsEveryByteInOrder()
+    {
+        // Records of every size, written back to back, reach the proxy several to a read (the proxy joins the records of
+        // one read into one backend write); the close_notify behind them must not overtake any of them.
+        await using var backend = new TestBackend(async (s, ct) =>
+        {
+            byte[] request = await s.ReadToEndAsync(ct);
+            await s.WriteAsync(Encoding.ASCII.GetBytes($"{request.Length} {Convert.ToHexString(SHA256.HashData(request))}"), ct);
+        });
+        await using var proxy = new ProxyHarness([backend.EndPoint]);
+        await using SslStream ssl = await proxy.ConnectAsync(Timeout());
+        byte[] data = RandomNumberGenerator.GetBytes(400_000);
+        int[] sizes = [1, 16384, 100, 20000, 7, 65536, 3000, 16383, 16385, 50000, 2];
+        int offset = 0;
+        for (int i = 0; offset < data.Length; i++)
+        {
+            int n = Math.Min(sizes[i % sizes.Length], data.Length - offset);
+            await ssl.WriteAsync(data.AsMemory(offset, n), Timeout());
+            offset += n;
+        }
+        await ssl.ShutdownAsync();
+        byte[] response = await ssl.ReadToEndAsync(Timeout());
+        Assert.Equal($"{data.Length} {Convert.ToHexString(SHA256.HashData(data))}", Encoding.ASCII.GetString(response));
+    }
+
+    [Fact]
     public async Task Proxy_FirstBackendDown_NextBackendServes()
     {
         await using var backend = TestBackend.Echo();
