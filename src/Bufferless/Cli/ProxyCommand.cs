@@ -18,7 +18,7 @@ internal static class ProxyCommand
         var backend = new Option<string[]>("--backend") { Description = "Plain-TCP backend HOST:PORT (repeatable; round robin).", Required = true };
         var tls = new TlsOptions();
         var common = new CommonProxyOptions();
-        var cmd = new Command("proxy", "Run the socket full proxy: terminates TLS and forwards plaintext to the backends. Needs no privileges.")
+        var cmd = new Command("proxy", "Run the socket full proxy: terminates TLS and forwards plaintext to the backends. Needs no privileges. SIGHUP reloads certificates and ticket keys, SIGUSR1 logs the counters, SIGTERM drains and stops.")
         {
             listen, backend,
         };
