@@ -6,11 +6,15 @@
 # own, so HAProxy is not measured here.
 #   bench/lab/proxy-upload.sh [DLL...]    default: a Release build of src/Bufferless; several DLLs run interleaved, twice
 # Bounded: each upload has a 60 s limit, the sink stops 120 s after its last connection. Leaves the lab down.
+# Writes the lines also to bench/results/upload-<timestamp>.txt.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/bench/lab/common.sh"
 LAB=${BENCH_LAB:-$ROOT/../shared/bench}
 export BENCH_STATE=${BENCH_STATE:-/tmp/bench-lab}
+mkdir -p "$ROOT/bench/results"
+exec > >(tee "$ROOT/bench/results/upload-$(date +%Y%m%d-%H%M%S).txt")
+echo "META date=$(date -u +%FT%TZ) commit=$(git -C "$ROOT" rev-parse --short HEAD)"
 DLLS=("$@")
 if [ ${#DLLS[@]} -eq 0 ]; then
   dotnet build "$ROOT/src/Bufferless" -c Release -v q -nologo >/dev/null

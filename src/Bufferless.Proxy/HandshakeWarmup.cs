@@ -23,6 +23,7 @@ public static class HandshakeWarmup
 
     public static Result Run(TlsServerConfig config, int rounds = 2)
     {
+        config = config.WithoutKeyLog(); // these sessions are not the operator's: keep them out of SSLKEYLOGFILE
         long start = Stopwatch.GetTimestamp();
         int done = 0, resumed = 0;
         string? targetHost = PickServerName(config);
@@ -76,6 +77,8 @@ public static class HandshakeWarmup
     private sealed class ServerPipe(TlsServerConnection server) : Stream
     {
         private readonly byte[] _plain = new byte[1024];
+        private readonly MemoryStream _toClient = new();
+        private int _readAt;
 
         public override bool CanRead => true;
         public override bool CanWrite => true;
@@ -96,6 +99,7 @@ public static class HandshakeWarmup
                     case TlsStatus.WantRead:
                         return;
                     case TlsStatus.WantWrite or TlsStatus.HandshakeComplete:
+                        TakeOutput(); // WantWrite: the server's queue is full; it goes on once drained
                         break;
                     case TlsStatus.ApplicationDataAvailable:
                         int n = server.ReadApplicationData(_plain);
@@ -109,7 +113,22 @@ public static class HandshakeWarmup
 
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
-        public override int Read(Span<byte> destination) => server.DrainOutput(destination);
+        public override int Read(Span<byte> destination)
+        {
+            TakeOutput();
+            int n = Math.Min(destination.Length, (int)_toClient.Length - _readAt);
+            _toClient.GetBuffer().AsSpan(_readAt, n).CopyTo(destination);
+            _readAt += n;
+            return n;
+        }
+
+        private void TakeOutput()
+        {
+            Span<byte> chunk = stackalloc byte[4096];
+            int n;
+            while ((n = server.DrainOutput(chunk)) > 0)
+                _toClient.Write(chunk[..n]);
+        }
 
         public override void Flush()
         {

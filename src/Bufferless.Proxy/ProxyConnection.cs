@@ -19,8 +19,8 @@ internal sealed class ProxyConnection
     // Both directions move up to 64 KiB per receive and per send (four records' worth), not one record's. Downloads: a
     // 256 MiB download through the lab took 0.42-0.43 CPU-s instead of 0.54-0.57 with 16 KiB reads (690 against 495 MB/s;
     // `TESTS=bulk BL_TESTS="bulk ka" BL_RSA=0 bash bench/lab/proxy-vs-peers.sh none` from each build, interleaved,
-    // docs/BENCHMARKS.md 0.1). Uploads: the records of one client read go to the backend in one write, 0.18-0.29 against
-    // 0.28-0.37 CPU-s per 256 MiB (`bash bench/lab/proxy-upload.sh`, docs/BENCHMARKS.md 0.2). The buffers are rented only
+    // docs/BENCHMARKS.md S4.1). Uploads: the records of one client read go to the backend in one write, 0.23-0.27 against
+    // 0.34-0.40 CPU-s per 256 MiB (`bash bench/lab/proxy-upload.sh`, docs/BENCHMARKS.md 0.2). The buffers are rented only
     // while a read is pending, so idle connections still hold none.
     private const int ClientReadSize = 64 * 1024;
     private const int BackendReadSize = 64 * 1024;

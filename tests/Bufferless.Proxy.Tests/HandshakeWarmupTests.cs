@@ -35,4 +35,17 @@ public class HandshakeWarmupTests
         Assert.NotNull(result.Failure);
         Assert.Equal(0, result.Handshakes);
     }
+
+    [Fact]
+    public void Run_KeyLogConfigured_WarmUpSessionsAreNotLogged()
+    {
+        int lines = 0;
+        var config = new TlsServerConfig { Certificates = [ProxyHarness.LoadCertificate()], KeyLog = (_, _, _) => lines++ };
+
+        var result = HandshakeWarmup.Run(config, rounds: 1);
+
+        Assert.Equal(1, result.Handshakes);
+        Assert.Equal(0, lines);
+        Assert.NotNull(config.KeyLog);
+    }
 }

@@ -96,7 +96,17 @@ public sealed class TlsServerConfig
     public int RecordSizeLimit { get; init; } = (1 << 14) + 1;
 
     /// <summary>Called with each derived secret (for SSLKEYLOGFILE-style logging). Null by default.</summary>
-    public TlsKeyLogCallback? KeyLog { get; init; }
+    public TlsKeyLogCallback? KeyLog { get => _keyLog; init => _keyLog = value; }
+
+    private TlsKeyLogCallback? _keyLog;
+
+    /// <summary>The same configuration with no key log: for connections that are not the operator's (a warm-up).</summary>
+    public TlsServerConfig WithoutKeyLog()
+    {
+        var copy = (TlsServerConfig)MemberwiseClone();
+        copy._keyLog = null;
+        return copy;
+    }
 
     /// <summary>Records sealed under one write key before the engine sends its own KeyUpdate (RFC 8446 §5.5).</summary>
     public ulong KeyUpdateThreshold { get; init; } = Records.TlsRecordLimits.DefaultKeyUpdateThreshold;

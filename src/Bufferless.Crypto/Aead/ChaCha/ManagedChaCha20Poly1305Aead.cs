@@ -12,7 +12,7 @@ namespace Bufferless.Crypto.Aead;
 /// </summary>
 /// <remarks>
 /// Per-path figures for a 16 KiB record fed in 1448-byte pieces: `taskset -c 1 dotnet run -c Release --project
-/// bench/Bufferless.Benchmarks -- --filter '*ChaChaOpenerPathBenchmarks*' --job short` (docs/BENCHMARKS.md section 0:
+/// bench/Bufferless.Benchmarks -- --filter '*ChaChaOpenerPathBenchmarks*' --job short` (docs/BENCHMARKS.md section S4:
 /// Hybrid 5.95 us, Wide 6.55 us, libcrypto EVP 8.19 us; `openssl speed -evp chacha20-poly1305` 4.41 us). What is left is
 /// Poly1305: libcrypto's takes ~1.3 us for 16 KiB in one call and ~1.75 us in 12 calls, the wide ChaCha20 ~3.1-3.3 us
 /// (thread-CPU-time harness outside the tree, an indication; docs/BENCHMARKS.md S3.1). A Poly1305 on AVX-512 IFMA of our
