@@ -189,20 +189,17 @@ internal sealed class ProxyConnection
                     // timer: a client with Nagle on holds its first request until that ACK. A request that came with the
                     // Finished is acknowledged by its answer.
                     if (_tls.PendingOutput == 0 && offset == count)
-                    {
                         TcpHints.AckNow(_client);
-                        TcpHints.DelayAcks(_client);
-                    }
                     await FlushToClientAsync().ConfigureAwait(false);
                     _handshakeDone = true;
                     _server.Stats.Handshakes.Increment();
-                    if (_server.Options.ConnectBackendEarly && !await EnsureBackendAsync().ConfigureAwait(false))
+                    if (_server.Options.ConnectBackendEarly && !await EnsureBackendAsync(dataFollows: false).ConfigureAwait(false))
                         return false;
                     break;
                 case TlsStatus.ApplicationDataAvailable:
                     // The backend is connected on the first byte of application data (as HAProxy does in HTTP mode):
                     // an idle TLS connection costs no backend connection and no second socket.
-                    if (!await EnsureBackendAsync().ConfigureAwait(false))
+                    if (!await EnsureBackendAsync(dataFollows: true).ConfigureAwait(false))
                         return false;
                     (offset, next) = await ForwardToBackendAsync(buffer, offset, count).ConfigureAwait(false);
                     break;
@@ -314,17 +311,18 @@ internal sealed class ProxyConnection
         ShutdownSend(_client);
     }
 
-    private async ValueTask<bool> EnsureBackendAsync()
+    private async ValueTask<bool> EnsureBackendAsync(bool dataFollows)
     {
         if (_backend is not null)
             return true;
-        if (!await ConnectBackendAsync().ConfigureAwait(false))
+        if (!await ConnectBackendAsync(dataFollows || _server.Options.ProxyProtocol != ProxyProtocolVersion.None).ConfigureAwait(false))
             return false;
         _backendLoop = BackendLoopAsync();
         return true;
     }
 
-    private async ValueTask<bool> ConnectBackendAsync()
+    /// <param name="dataFollows">Bytes go out right after the connect (a request, a PROXY header).</param>
+    private async ValueTask<bool> ConnectBackendAsync(bool dataFollows)
     {
         var pool = _server.Backends;
         uint start = pool.NextStart();
@@ -332,14 +330,15 @@ internal sealed class ProxyConnection
         {
             EndPoint target = pool.Pick(start, attempt);
             var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            // The handshake's last ACK rides on the request that follows at once; and the kernel's quick ACKs for the
-            // first data of a new connection are turned off again, so the response's ACK rides on what we send next.
-            TcpHints.DelayAcks(socket);
+            // When bytes go out right after the connect (the request that made us connect, or a PROXY header), the
+            // handshake's last ACK rides on them instead of leaving alone. Not for an early connect to a server that
+            // speaks first: it would see the connection only when the delayed ACK timer fires (up to 200 ms).
+            if (dataFollows)
+                TcpHints.DelayAcks(socket);
             using var timeout = new CancellationTokenSource(_server.Options.ConnectTimeout);
             try
             {
                 await socket.ConnectAsync(target, timeout.Token).ConfigureAwait(false);
-                TcpHints.DelayAcks(socket);
                 if (_server.Options.ProxyProtocol != ProxyProtocolVersion.None)
                     await SendAllAsync(socket, BuildProxyHeader()).ConfigureAwait(false);
                 _backend = socket;

@@ -52,7 +52,6 @@ public sealed class ProxyServer
                     listener.DualMode = true;
                 listener.Bind(ep);
                 TcpHints.DeferAccept(listener, (int)Math.Ceiling(Options.HandshakeTimeout.TotalSeconds));
-                TcpHints.DelayAcks(listener);
                 listener.Listen(Options.ListenBacklog);
             }
             catch
@@ -109,7 +108,6 @@ public sealed class ProxyServer
                 continue;
             }
             client.NoDelay = true;
-            TcpHints.DelayAcks(client);
             var connection = new ProxyConnection(this, client, new TlsServerConnection(_tlsConfig));
             _active.TryAdd(connection, 0);
             Stats.Accepted.Increment();

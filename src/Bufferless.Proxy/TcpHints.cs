@@ -7,11 +7,12 @@ namespace Bufferless.Proxy;
 /// sent. Each is a hint: elsewhere, or when the kernel refuses it, nothing happens.
 /// </summary>
 /// <remarks>
-/// The proxy uses them as HAProxy does by default in HTTP mode ("tcp-smart-accept", "tcp-smart-connect"): an
-/// acknowledgement that an answer is about to carry is not sent on its own. Before, a resumed connection through the
-/// lab cost 13.0 segments in and 12.0 out of the proxy's namespace, HAProxy 11.1 and 12.0 (Tcp InSegs/OutSegs over 8000
-/// h2load connections, and `tshark` on one; docs/BENCHMARKS.md 0.1, session 5): the pure ACKs were the ClientHello's,
-/// the request's, the backend handshake's and the response's.
+/// Before them, a resumed connection through the lab cost 13.0 segments in and 12.0 out of the proxy's namespace,
+/// HAProxy 11.1 and 12.0 (Tcp InSegs/OutSegs over 8000 h2load connections, and `tshark` on one; docs/BENCHMARKS.md 0.1,
+/// session 5). The proxy now defers accept until the ClientHello is there (no wake-up and empty read for it), lets the
+/// backend handshake's last ACK ride on the request, and skips the forced ACK of the client's Finished when the request
+/// came with it. It does not delay ACKs beyond that (HAProxy's "tcp-smart-accept" does, in HTTP mode only): a generic
+/// TCP proxy cannot know that an answer will follow, and a peer with Nagle on would wait up to 40 ms for them.
 /// </remarks>
 internal static class TcpHints
 {
@@ -19,12 +20,14 @@ internal static class TcpHints
 
     /// <summary>
     /// Accept a connection only once its first data (the ClientHello) is there, or after <paramref name="seconds"/>:
-    /// no wake-up and no empty read for a connection that has said nothing yet, and the ClientHello's ACK leaves with
-    /// the server's flight.
+    /// no wake-up and no empty read for a connection that has said nothing yet.
     /// </summary>
     public static void DeferAccept(Socket listener, int seconds) => Set(listener, TcpDeferAccept, Math.Max(1, seconds));
 
-    /// <summary>Leave quick-ACK mode: the next ACKs wait (up to the delayed-ACK timer) for data to ride on.</summary>
+    /// <summary>
+    /// Leave quick-ACK mode: the next ACKs wait (up to the delayed-ACK timer) for data to ride on. Set before a connect,
+    /// it holds back the handshake's last ACK for the first bytes sent (the kernel then quick-ACKs as usual).
+    /// </summary>
     public static void DelayAcks(Socket socket) => Set(socket, TcpQuickAck, 0);
 
     /// <summary>Acknowledge what has arrived now (and quick-ACK for a while).</summary>
