@@ -52,10 +52,11 @@ public static class HandshakeWarmup
             }
             return new Result(done, resumed, Stopwatch.GetElapsedTime(start), null);
         }
-        catch (Exception e) when (e is AuthenticationException or IOException or InvalidOperationException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A configuration that a default client cannot complete (client certificates required, no suite or group
-            // in common): the first real client simply pays for compiling, as before.
+            // in common), or a client library that fails on this machine: the warm-up is only an optimisation, so
+            // it never stops the start; the first real client simply pays for compiling, as before.
             return new Result(done, resumed, Stopwatch.GetElapsedTime(start), e.Message);
         }
     }
