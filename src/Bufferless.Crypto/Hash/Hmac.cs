@@ -55,8 +55,10 @@ public static class Hmac
 
     private static void Xor(Span<byte> block, byte value)
     {
-        for (int i = 0; i < block.Length; i++)
-            block[i] ^= value;
+        // Block sizes are 64 and 128 bytes: eight bytes at a time.
+        ulong pattern = value * 0x0101010101010101UL;
+        foreach (ref ulong word in System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(block))
+            word ^= pattern;
     }
 }
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Bufferless.Crypto.Interop;
 
@@ -83,13 +84,29 @@ public static unsafe class Sha2
     }
 }
 
-/// <summary>An EVP_MD_CTX. Not thread-safe; freed by Dispose or, for per-thread scratch contexts, by the finalizer.</summary>
+/// <summary>
+/// A SHA-256 / SHA-384 context. Not thread-safe; freed by Dispose or, for per-thread scratch contexts, by the finalizer.
+/// Runs on libcrypto's low-level SHA256_Init/Update/Final and SHA384_* calls on a state block of its own when the
+/// library exports them (<see cref="LowLevelSha2"/>), else on an EVP_MD_CTX.
+/// </summary>
+/// <remarks>
+/// Why the low-level calls: the handshake hashes many short inputs (some 30 HMACs and the transcript per TLS 1.3
+/// handshake), and for those the EVP layer's dispatch costs more than the hashing; the compression function underneath
+/// is the same (the default provider's SHA-2 is these calls). The state is plain data, so a copy is a memory copy. It
+/// holds HMAC key material between calls: it is zeroed before it is freed.
+/// </remarks>
 internal sealed unsafe class DigestContext : IDisposable
 {
     private IntPtr _ctx;
+    private byte* _state;
 
     public DigestContext()
     {
+        if (LowLevelSha2.Functions is not null)
+        {
+            _state = (byte*)NativeMemory.AllocZeroed(LowLevelSha2.StateSize);
+            return;
+        }
         _ctx = LibCrypto.EVP_MD_CTX_new();
         if (_ctx == IntPtr.Zero)
             throw new OutOfMemoryException("EVP_MD_CTX_new");
@@ -102,7 +119,10 @@ internal sealed unsafe class DigestContext : IDisposable
     public void Init(Sha2Kind kind)
     {
         Kind = kind;
-        Check(LibCrypto.EVP_DigestInit_ex(Handle, Sha2.Md(kind), IntPtr.Zero));
+        if (LowLevelSha2.Functions is { } f)
+            Check(kind == Sha2Kind.Sha384 ? f.Sha384Init(State) : f.Sha256Init(State));
+        else
+            Check(LibCrypto.EVP_DigestInit_ex(Handle, Sha2.Md(kind), IntPtr.Zero));
     }
 
     public void Update(ReadOnlySpan<byte> data)
@@ -110,7 +130,12 @@ internal sealed unsafe class DigestContext : IDisposable
         if (data.IsEmpty)
             return;
         fixed (byte* p = data)
-            Check(LibCrypto.EVP_DigestUpdate(Handle, p, (nuint)data.Length));
+        {
+            if (LowLevelSha2.Functions is { } f)
+                Check(Kind == Sha2Kind.Sha384 ? f.Sha384Update(State, p, (nuint)data.Length) : f.Sha256Update(State, p, (nuint)data.Length));
+            else
+                Check(LibCrypto.EVP_DigestUpdate(Handle, p, (nuint)data.Length));
+        }
     }
 
     /// <summary>Writes the hash and leaves the context needing <see cref="Init"/>.</summary>
@@ -119,9 +144,18 @@ internal sealed unsafe class DigestContext : IDisposable
         int size = Sha2.HashSize(Kind);
         if (destination.Length < size)
             throw new ArgumentException("destination too small", nameof(destination));
-        uint written;
         fixed (byte* p = destination)
-            Check(LibCrypto.EVP_DigestFinal_ex(Handle, p, &written));
+        {
+            if (LowLevelSha2.Functions is { } f)
+            {
+                Check(Kind == Sha2Kind.Sha384 ? f.Sha384Final(p, State) : f.Sha256Final(p, State));
+            }
+            else
+            {
+                uint written;
+                Check(LibCrypto.EVP_DigestFinal_ex(Handle, p, &written));
+            }
+        }
         return size;
     }
 
@@ -129,7 +163,10 @@ internal sealed unsafe class DigestContext : IDisposable
     public void CopyFrom(DigestContext source)
     {
         Kind = source.Kind;
-        Check(LibCrypto.EVP_MD_CTX_copy_ex(Handle, source.Handle));
+        if (LowLevelSha2.Functions is not null)
+            Buffer.MemoryCopy(source.State, State, LowLevelSha2.StateSize, LowLevelSha2.StateSize);
+        else
+            Check(LibCrypto.EVP_MD_CTX_copy_ex(Handle, source.Handle));
         GC.KeepAlive(source);
     }
 
@@ -141,11 +178,20 @@ internal sealed unsafe class DigestContext : IDisposable
 
     private IntPtr Handle => _ctx != IntPtr.Zero ? _ctx : throw new ObjectDisposedException(nameof(DigestContext));
 
+    private byte* State => _state != null ? _state : throw new ObjectDisposedException(nameof(DigestContext));
+
     private void Free()
     {
         IntPtr ctx = Interlocked.Exchange(ref _ctx, IntPtr.Zero);
         if (ctx != IntPtr.Zero)
             LibCrypto.EVP_MD_CTX_free(ctx);
+        byte* state = _state;
+        _state = null;
+        if (state != null)
+        {
+            CryptographicOperations.ZeroMemory(new Span<byte>(state, LowLevelSha2.StateSize));
+            NativeMemory.Free(state);
+        }
     }
 
     private static void Check(int result)
@@ -155,5 +201,50 @@ internal sealed unsafe class DigestContext : IDisposable
             LibCrypto.ClearErrors();
             throw new CryptographicException("libcrypto digest call failed");
         }
+    }
+}
+
+/// <summary>
+/// libcrypto's low-level SHA-2 calls (include/openssl/sha.h: SHA256_Init/Update/Final, SHA384_Init/Update/Final),
+/// looked up once. OpenSSL 3.0 marks them deprecated but exports them; a build without them leaves
+/// <see cref="Functions"/> null and <see cref="DigestContext"/> on EVP.
+/// </summary>
+internal static unsafe class LowLevelSha2
+{
+    /// <summary>Room for SHA512_CTX (216 bytes on LP64), which also holds SHA256_CTX (112).</summary>
+    public const int StateSize = 256;
+
+    public static readonly Table? Functions = Load();
+
+    public sealed class Table
+    {
+        public delegate* unmanaged<byte*, int> Sha256Init;
+        public delegate* unmanaged<byte*, byte*, nuint, int> Sha256Update;
+        public delegate* unmanaged<byte*, byte*, int> Sha256Final;
+        public delegate* unmanaged<byte*, int> Sha384Init;
+        public delegate* unmanaged<byte*, byte*, nuint, int> Sha384Update;
+        public delegate* unmanaged<byte*, byte*, int> Sha384Final;
+    }
+
+    private static Table? Load()
+    {
+        if (Environment.GetEnvironmentVariable("BUFFERLESS_SHA2_EVP") == "1")
+            return null; // for tests and A/B runs of the EVP path
+        if (!NativeLibrary.TryLoad("libcrypto.so.3", typeof(LowLevelSha2).Assembly, null, out IntPtr lib))
+            return null;
+        var t = new Table();
+        if (!NativeLibrary.TryGetExport(lib, "SHA256_Init", out IntPtr a) || !NativeLibrary.TryGetExport(lib, "SHA256_Update", out IntPtr b)
+            || !NativeLibrary.TryGetExport(lib, "SHA256_Final", out IntPtr c) || !NativeLibrary.TryGetExport(lib, "SHA384_Init", out IntPtr d)
+            || !NativeLibrary.TryGetExport(lib, "SHA384_Update", out IntPtr e) || !NativeLibrary.TryGetExport(lib, "SHA384_Final", out IntPtr f))
+        {
+            return null;
+        }
+        t.Sha256Init = (delegate* unmanaged<byte*, int>)a;
+        t.Sha256Update = (delegate* unmanaged<byte*, byte*, nuint, int>)b;
+        t.Sha256Final = (delegate* unmanaged<byte*, byte*, int>)c;
+        t.Sha384Init = (delegate* unmanaged<byte*, int>)d;
+        t.Sha384Update = (delegate* unmanaged<byte*, byte*, nuint, int>)e;
+        t.Sha384Final = (delegate* unmanaged<byte*, byte*, int>)f;
+        return t;
     }
 }

@@ -162,6 +162,38 @@ public class HashTests
     }
 
     [Fact]
+    public void LowLevelSha2_UsedUnlessEvpAsked_SoAFallbackIsNoticed()
+    {
+        // .ci/run runs these hash tests a second time with BUFFERLESS_SHA2_EVP=1, so both paths are checked.
+        bool evpAsked = Environment.GetEnvironmentVariable("BUFFERLESS_SHA2_EVP") == "1";
+        Assert.Equal(!evpAsked, LowLevelSha2.Functions is not null);
+    }
+
+    [Theory]
+    [InlineData(Sha2Kind.Sha256)]
+    [InlineData(Sha2Kind.Sha384)]
+    public void DigestContext_CopiesAtEveryLength_ContinueIndependently(Sha2Kind kind)
+    {
+        // A copy (the transcript's current hash) must carry the partial block: cut the input at every length up to two blocks.
+        HashAlgorithmName name = kind == Sha2Kind.Sha384 ? HashAlgorithmName.SHA384 : HashAlgorithmName.SHA256;
+        byte[] data = RandomNumberGenerator.GetBytes(2 * Sha2.BlockSize(kind) + 1);
+        using var original = new DigestContext();
+        using var copy = new DigestContext();
+        byte[] hash = new byte[Sha2.HashSize(kind)];
+        for (int cut = 0; cut <= data.Length; cut++)
+        {
+            original.Init(kind);
+            original.Update(data.AsSpan(0, cut));
+            copy.CopyFrom(original);
+            copy.Update(data.AsSpan(cut));
+            copy.Final(hash);
+            Assert.Equal(CryptographicOperations.HashData(name, data), hash);
+            original.Final(hash);
+            Assert.Equal(CryptographicOperations.HashData(name, data.AsSpan(0, cut)), hash);
+        }
+    }
+
+    [Fact]
     public async Task Hmac_ManyThreadsAtOnce_EachGetsItsOwnContext()
     {
         byte[] key = RandomNumberGenerator.GetBytes(32);
