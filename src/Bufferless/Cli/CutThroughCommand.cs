@@ -95,7 +95,8 @@ internal static class CutThroughCommand
                         done, before, Environment.WorkingSet, Environment.TickCount64 - t0);
                 },
             };
-            void Report() => log.LogInformation("counters: {Counters}; tun read={Read} super_packets={Super} segments={Segments} offload_errors={OffloadErrors} written={Written} writes={Writes} write_failed={Failed} acks_superseded={AcksSuperseded} wakeups={Wakeups}",
+            var counters = loggers.CreateLogger(Logging.CountersCategory);
+            void Report() => counters.LogInformation("counters: {Counters}; tun read={Read} super_packets={Super} segments={Segments} offload_errors={OffloadErrors} written={Written} writes={Writes} write_failed={Failed} acks_superseded={AcksSuperseded} wakeups={Wakeups}",
                 engine.Counters, loop.PacketsRead, loop.SuperPackets, loop.Segments, loop.OffloadErrors, sink.Sent, sink.Writes, sink.Failed, sink.AcksSuperseded, loop.Wakeups);
             using var usr1 = PosixSignalRegistration.Create((PosixSignal)10 /* SIGUSR1 */, c => { c.Cancel = true; Report(); });
             log.LogInformation("cut-through on {Tun}: mode {Mode}, offload {Offload}, TLS port {TlsPort} -> plain port {PlainPort}, {MaxFlows} flows ({Bytes} bytes fixed state per flow slot)",
