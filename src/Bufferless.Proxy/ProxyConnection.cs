@@ -128,12 +128,15 @@ internal sealed class ProxyConnection
 
     private async Task ClientLoopAsync()
     {
+        bool first = true;
         while (true)
         {
-            // Once established, wait for data without holding a buffer (idle connections are the common case).
-            // During the handshake the next flight is due at once: read straight away and save the extra wake-up.
-            if (_handshakeDone)
+            // Wait for data without holding a buffer: idle connections are the common case, and a client that stops
+            // half-way through its handshake must not hold 64 KiB until the handshake timeout. Only the first read goes
+            // straight in: the listener accepts once the ClientHello is there (TcpHints.DeferAccept).
+            if (!first)
                 await _client.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+            first = false;
             byte[] buffer = ArrayPool<byte>.Shared.Rent(ClientReadSize);
             try
             {
