@@ -23,7 +23,7 @@ trap 'kill $PROXY 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
 rss() { awk '/VmRSS/ { print $2 }' "/proc/$PROXY/status"; }
 r0=$(rss)
-coproc CLIENTS { exec timeout 120 python3 "$ROOT/bench/memory/half_handshakes.py" "$PORT" "$N"; }
+coproc CLIENTS { exec timeout 120 python3 "$ROOT/tests/e2e/py/half_handshakes.py" "$PORT" "$N"; }
 read -r line <&"${CLIENTS[0]}"
 r1=$(rss)
 kill -USR1 "$PROXY"; sleep 0.5

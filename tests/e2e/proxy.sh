@@ -201,6 +201,22 @@ usr1() {
 }
 check "SIGUSR1 logs the counters (handshakes, failures, allocation)" usr1
 
+# A client that sends its ClientHello and stops must not hold a read buffer until the handshake timeout: the proxy's
+# allocation per such connection stays far below one 64 KiB buffer (about 10 KB here; 75 KB when each held one).
+half_handshakes() {
+  local pid before after; pid=$(pgrep -f -- "--listen 127.0.0.1:$P384" | head -1)
+  counters_allocated() { kill -USR1 "$pid"; sleep 0.5; grep -o "allocated=[0-9]*" proxy-p384.log | tail -1 | cut -d= -f2; }
+  before=$(counters_allocated)
+  coproc HALF { exec timeout 60 python3 "$E2E_ROOT/tests/e2e/py/half_handshakes.py" "$P384" 500; }
+  local line; read -r line <&"${HALF[0]}" || { echo "client did not open its connections"; return 1; }
+  after=$(counters_allocated)
+  echo >&"${HALF[1]}"; wait "$HALF_PID" 2>/dev/null
+  local each=$(( (after - before) / 500 ))
+  echo "allocated per half-done handshake: $each B ($line)"
+  [ "$each" -lt 30000 ]
+}
+check "500 clients stopped after their ClientHello: no read buffer held (allocation per connection < 30 KB)" half_handshakes
+
 # --- graceful stop ----------------------------------------------------------------------------------------------------
 graceful() {
   local pid; pid=$(pgrep -f -- "--listen 127.0.0.1:$PRSA" | head -1)

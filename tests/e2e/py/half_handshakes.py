@@ -1,5 +1,6 @@
 # Opens N TCP connections to 127.0.0.1:PORT, sends a real ClientHello on each (python ssl, MemoryBIO) and never
-# continues the handshake; prints "open N" and holds them until a line arrives on stdin. Used by half-handshakes.sh.
+# continues the handshake; prints "open N" and holds them until a line arrives on stdin. Used by tests/e2e/proxy.sh and
+# bench/memory/half-handshakes.sh.
 import socket, ssl, sys, time
 port, n = int(sys.argv[1]), int(sys.argv[2])
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
