@@ -3,7 +3,8 @@ using System.Runtime.InteropServices;
 namespace Bufferless.Crypto.Interop;
 
 /// <summary>
-/// The EVP_MD digest calls that <see cref="Hash.Sha2"/> uses. Digests are fetched once (EVP_MD_fetch) and contexts are
+/// The EVP_MD digest calls that <see cref="Hash.DigestContext"/> falls back to when libcrypto does not export its
+/// low-level SHA-2 calls (<see cref="Hash.LowLevelSha2"/>). Digests are fetched once (EVP_MD_fetch) and contexts are
 /// reused: OpenSSL 3.0 looks the algorithm up in its provider store on every call that names a digest implicitly
 /// (EVP_sha256() in EVP_DigestInit_ex, HMAC(), EVP_KDF), and that lookup costs more than hashing a few blocks.
 /// </summary>

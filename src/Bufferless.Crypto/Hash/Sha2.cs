@@ -12,8 +12,9 @@ public enum Sha2Kind
 }
 
 /// <summary>
-/// SHA-256 and SHA-384 (FIPS 180-4) on libcrypto with the digests fetched once per process. Each call runs on an
-/// EVP_MD_CTX kept per thread, so nothing is allocated and no provider lookup happens per call.
+/// SHA-256 and SHA-384 (FIPS 180-4) on libcrypto. Each call runs on a <see cref="DigestContext"/> kept per thread
+/// (libcrypto's low-level SHA-2 calls, or EVP with the digests fetched once per process when those are missing), so
+/// nothing is allocated and no provider lookup happens per call.
 /// </summary>
 public static unsafe class Sha2
 {

@@ -2,8 +2,8 @@ namespace Bufferless.Crypto.Hash;
 
 /// <summary>
 /// A running hash (the TLS handshake transcript, RFC 8446 §4.4.1) that can report its current value and keep going.
-/// Replaces IncrementalHash on the handshake path: one EVP_MD_CTX for the whole handshake, the digest fetched once,
-/// and <see cref="GetCurrentHash"/> finishes a copy in the calling thread's scratch context.
+/// Replaces IncrementalHash on the handshake path: one <see cref="DigestContext"/> for the whole handshake, and
+/// <see cref="GetCurrentHash"/> finishes a copy in the calling thread's scratch context.
 /// </summary>
 public sealed class TranscriptHash : IDisposable
 {
