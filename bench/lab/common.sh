@@ -10,6 +10,16 @@ stop_pidfile() {
   rm -f "$1"
 }
 
+# lab_proxy DLL CERT BACKEND LOG [FLAG...]: starts `bufferless proxy` in the background in bl-accel on 198.18.1.1:443,
+# pinned to TERM_CPU (default 1), with the lab's CERT (ecdsa|rsa), log level Warning and the open-file limit raised;
+# LAB_PROXY_ENV="NAME=VALUE ..." goes into its environment. Its pid is in $! afterwards.
+lab_proxy() {
+  local dll=$1 cert=$2 backend=$3 log=$4; shift 4
+  ip netns exec "${NS_ACCEL:-bl-accel}" bash -c "ulimit -n \$(ulimit -Hn); exec env ${LAB_PROXY_ENV:-} taskset -c ${TERM_CPU:-1} \
+      dotnet '$dll' proxy --listen 198.18.1.1:443 --backend $backend --cert '$BENCH_STATE/certs/$cert.crt' \
+      --key '$BENCH_STATE/certs/$cert.key' --log-level Warning $*" > "$log" 2>&1 &
+}
+
 # proxy_pid LOG: waits (up to 10 s) until `bufferless proxy` answers on 198.18.1.1:443 and prints its pid; on failure
 # prints LOG to stderr and returns 1.
 proxy_pid() {

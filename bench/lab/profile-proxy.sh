@@ -21,9 +21,8 @@ finish() { stop_pidfile "$PIDFILE"; "$LAB/lab.sh" down >/dev/null 2>&1 || true; 
 trap finish EXIT
 
 # W^X off only so that perf can name JIT-compiled methods (perf map); it does not change the code that runs.
-ip netns exec bl-accel bash -c "ulimit -n \$(ulimit -Hn); DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 exec taskset -c ${TERM_CPU:-1} \
-    dotnet '$DLL' proxy --listen 198.18.1.1:443 --backend 198.18.2.2:80 --cert '$BENCH_STATE/certs/ecdsa.crt' \
-    --key '$BENCH_STATE/certs/ecdsa.key' --log-level Warning --max-connections 20000" > "$OUTDIR/proxy.log" 2>&1 &
+LAB_PROXY_ENV="DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0" lab_proxy "$DLL" ecdsa 198.18.2.2:80 "$OUTDIR/proxy.log" \
+    --max-connections 20000
 echo $! > "$PIDFILE"
 PID=$(proxy_pid "$OUTDIR/proxy.log")
 

@@ -31,9 +31,7 @@ trap finish EXIT
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 for round in 1 2; do
   for dll in "${DLLS[@]}"; do
-    ip netns exec bl-accel bash -c "exec taskset -c ${TERM_CPU:-1} dotnet '$dll' proxy --listen 198.18.1.1:443 \
-        --backend 198.18.2.2:8080 --cert '$BENCH_STATE/certs/ecdsa.crt' --key '$BENCH_STATE/certs/ecdsa.key' --log-level Warning" \
-        > "$BENCH_STATE/log/bufferless-upload.log" 2>&1 &
+    lab_proxy "$dll" ecdsa 198.18.2.2:8080 "$BENCH_STATE/log/bufferless-upload.log"
     PROXY=$!
     pid=$(proxy_pid "$BENCH_STATE/log/bufferless-upload.log")
     line="round $round"

@@ -33,16 +33,9 @@ done
 start_bufferless() { # start_bufferless ecdsa|rsa
   stop_bufferless
   mkdir -p "$(dirname "$PIDFILE")"
-  ip netns exec "${NS_ACCEL:-bl-accel}" bash -c "ulimit -n \$(ulimit -Hn); exec taskset -c ${TERM_CPU:-1} dotnet '$DLL' proxy \
-      --listen 198.18.1.1:443 --backend 198.18.2.2:80 \
-      --cert '$BENCH_STATE/certs/$1.crt' --key '$BENCH_STATE/certs/$1.key' --log-level Warning --max-connections 20000 ${BL_ARGS:-}" \
-      > "$BENCH_STATE/log/bufferless-$1.log" 2>&1 &
+  lab_proxy "$DLL" "$1" 198.18.2.2:80 "$BENCH_STATE/log/bufferless-$1.log" --max-connections 20000 ${BL_ARGS:-}
   echo $! > "$PIDFILE"
-  for _ in $(seq 100); do
-    ip netns exec "${NS_CLIENT:-bl-client}" bash -c 'exec 3<>/dev/tcp/198.18.1.1/443' 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "bufferless did not start"; cat "$BENCH_STATE/log/bufferless-$1.log"; return 1
+  proxy_pid "$BENCH_STATE/log/bufferless-$1.log" >/dev/null
 }
 stop_bufferless() { stop_pidfile "$PIDFILE"; }
 trap stop_bufferless EXIT
