@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Security.Cryptography;
+using Bufferless.Crypto.Memory;
 
 namespace Bufferless.Crypto.Aead;
 
@@ -11,8 +12,8 @@ namespace Bufferless.Crypto.Aead;
 /// least one byte, tags of 1..16 bytes on verification). <see cref="AesGcmAead"/> narrows it to the TLS shape.
 /// </summary>
 /// <remarks>
-/// Secret state (AES round keys, the powers H^1..H^8 and the portable H) lives in one array on the pinned object
-/// heap, so the GC never copies it and <see cref="Dispose"/> can zero the only copy. Streaming works on
+/// Secret state (AES round keys, the powers H^1..H^8 and the portable H) lives in one pinned block of a
+/// <see cref="SecretBlockPool"/>, so the GC never copies it and <see cref="Dispose"/> zeroes the only copy. Streaming works on
 /// <see cref="GcmState"/>: <see cref="Start"/>, then <see cref="Encrypt"/> or <see cref="Decrypt"/> in pieces of any
 /// size, then <see cref="ComputeTag"/>.
 /// </remarks>
@@ -36,7 +37,10 @@ internal sealed unsafe partial class GcmKey : IDisposable
     private const int PortableHOffset = PowersOffset + 16 * 16;
     private const int SecretSize = PortableHOffset + 16;
 
-    private readonly byte[] _secret;
+    private static readonly SecretBlockPool s_pool = new(SecretSize);
+
+    private readonly SecretBlockPool _pool;
+    private readonly SecretBlock _secret;
     private readonly byte* _p;
     private readonly int _rounds;
     private bool _disposed;
@@ -45,15 +49,21 @@ internal sealed unsafe partial class GcmKey : IDisposable
 
     public int KeySize { get; }
 
-    public GcmKey(ReadOnlySpan<byte> key, AesGcmPath path = AesGcmPath.Auto)
+    public GcmKey(ReadOnlySpan<byte> key, AesGcmPath path = AesGcmPath.Auto) : this(key, path, s_pool)
+    {
+    }
+
+    /// <param name="pool">Where the secret block comes from (tests give their own, to look at it after Dispose).</param>
+    internal GcmKey(ReadOnlySpan<byte> key, AesGcmPath path, SecretBlockPool pool)
     {
         if (key.Length is not (16 or 24 or 32))
             throw new ArgumentException("AES key is 16, 24 or 32 bytes", nameof(key));
         Path = AesGcmPaths.Resolve(path);
         KeySize = key.Length;
         _rounds = key.Length / 4 + 6;
-        _secret = GC.AllocateArray<byte>(SecretSize, pinned: true);
-        _p = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_secret));
+        _pool = pool;
+        _secret = pool.Rent();
+        _p = _secret.Pointer;
         if (Path == AesGcmPath.Portable)
             InitPortable(key);
         else
@@ -61,7 +71,7 @@ internal sealed unsafe partial class GcmKey : IDisposable
     }
 
     /// <summary>The pinned secret area (round keys, H powers), for tests that check <see cref="Dispose"/> zeroes it.</summary>
-    internal ReadOnlySpan<byte> SecretStateForTest => _secret;
+    internal ReadOnlySpan<byte> SecretStateForTest => new(_p, SecretSize);
 
     // ---- per-message API -------------------------------------------------------------------------------------
 
@@ -291,7 +301,7 @@ internal sealed unsafe partial class GcmKey : IDisposable
         if (_disposed)
             return;
         _disposed = true;
-        CryptographicOperations.ZeroMemory(_secret);
+        _pool.Return(_secret);
         DisposePortable();
     }
 }

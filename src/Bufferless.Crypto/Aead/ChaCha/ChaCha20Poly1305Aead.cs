@@ -15,6 +15,7 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Bufferless.Crypto.Interop;
+using Bufferless.Crypto.Memory;
 
 namespace Bufferless.Crypto.Aead;
 
@@ -25,8 +26,9 @@ internal sealed unsafe class ChaCha20Poly1305Aead : RecordAead
     private const int NonceSize = AeadAlgorithmInfo.NonceSize;
     private const int BlockSize = 64;
 
-    // Pinned so that the GC never leaves a stale copy of the key behind when it compacts.
-    private readonly byte[] _key;
+    // Pinned so that the GC never leaves a stale copy of the key behind when it compacts; returning it zeroes it.
+    private static readonly SecretBlockPool s_keyPool = new(KeySize);
+    private readonly SecretBlock _key;
     private readonly EvpCipherCtxHandle _seal;
     private readonly EvpCipherCtxHandle _open;
     private readonly EvpCipherCtxHandle _keystream;
@@ -36,8 +38,8 @@ internal sealed unsafe class ChaCha20Poly1305Aead : RecordAead
     {
         if (key.Length != KeySize)
             throw new ArgumentException("a ChaCha20-Poly1305 key is 32 bytes", nameof(key));
-        _key = GC.AllocateUninitializedArray<byte>(KeySize, pinned: true);
-        key.CopyTo(_key);
+        _key = s_keyPool.Rent();
+        key.CopyTo(_key.Span);
         try
         {
             _seal = NewContext(EvpCiphers.ChaCha20Poly1305, _key, encrypt: true);
@@ -55,11 +57,12 @@ internal sealed unsafe class ChaCha20Poly1305Aead : RecordAead
     public static RecordAead Create(ReadOnlySpan<byte> key) => Create(key, ChaChaPath.Auto);
 
     /// <summary>Forces one implementation path (tests and benchmarks).</summary>
-    internal static RecordAead Create(ReadOnlySpan<byte> key, ChaChaPath path) => ChaChaPaths.Resolve(path) switch
+    /// <param name="pool">For the managed paths: where state and key live (tests give their own).</param>
+    internal static RecordAead Create(ReadOnlySpan<byte> key, ChaChaPath path, SecretBlockPool? pool = null) => ChaChaPaths.Resolve(path) switch
     {
         ChaChaPath.Evp => new ChaCha20Poly1305Aead(key),
-        ChaChaPath.Hybrid => new ManagedChaCha20Poly1305Aead(key, ChaChaPath.Wide, new ChaCha20Poly1305Aead(key)),
-        ChaChaPath p => new ManagedChaCha20Poly1305Aead(key, p),
+        ChaChaPath.Hybrid => new ManagedChaCha20Poly1305Aead(key, ChaChaPath.Wide, new ChaCha20Poly1305Aead(key), pool),
+        ChaChaPath p => new ManagedChaCha20Poly1305Aead(key, p, pool: pool),
     };
 
     public override AeadAlgorithm Algorithm => AeadAlgorithm.ChaCha20Poly1305;
@@ -164,7 +167,8 @@ internal sealed unsafe class ChaCha20Poly1305Aead : RecordAead
         _seal?.Dispose();
         _open?.Dispose();
         _keystream?.Dispose();
-        CryptographicOperations.ZeroMemory(_key);
+        if (_key.Pointer is not null)
+            s_keyPool.Return(_key);
     }
 
     internal static void CheckNonce(ReadOnlySpan<byte> nonce)
@@ -189,7 +193,10 @@ internal sealed unsafe class ChaCha20Poly1305Aead : RecordAead
         throw new CryptographicException($"libcrypto ChaCha20-Poly1305 {what} failed");
     }
 
-    private static EvpCipherCtxHandle NewContext(IntPtr cipher, byte[] key, bool encrypt)
+    private static EvpCipherCtxHandle NewContext(IntPtr cipher, SecretBlock key, bool encrypt) =>
+        NewContext(cipher, key.Span[..KeySize], encrypt);
+
+    private static EvpCipherCtxHandle NewContext(IntPtr cipher, ReadOnlySpan<byte> key, bool encrypt)
     {
         EvpCipherCtxHandle ctx = LibCrypto.EVP_CIPHER_CTX_new();
         fixed (byte* k = key)

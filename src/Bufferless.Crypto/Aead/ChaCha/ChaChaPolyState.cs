@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Bufferless.Crypto.Memory;
 
 namespace Bufferless.Crypto.Aead;
 
@@ -10,7 +11,8 @@ namespace Bufferless.Crypto.Aead;
 /// Per-record ChaCha20-Poly1305 state for the managed paths (RFC 8439 §2.8): the ChaCha20 input block, keystream
 /// generated ahead and not yet used (so a record fed in pieces costs no more keystream than one fed whole), the
 /// Poly1305 accumulator and key, a partial Poly1305 block, and the powers of r for the wide path.
-/// Lives in pinned memory owned by a key or an opener; every byte is secret-derived and zeroed on dispose.
+/// Lives in a pinned block of <see cref="Pool"/> owned by a key or an opener; every byte is secret-derived and zeroed
+/// on dispose.
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct ChaChaPolyState
@@ -33,12 +35,19 @@ internal unsafe struct ChaChaPolyState
     /// <summary>Blocks per contiguous run from which the wide Poly1305 pays for its set-up (powers, final fold).</summary>
     private const int WidePolyMinBlocks = 16;
 
-    public static ChaChaPolyState* Allocate(out byte[] owner)
+    /// <summary>Where a key's 32 bytes sit behind the state in a block of <see cref="Pool"/> (an opener's block leaves them unused).</summary>
+    public static readonly int KeyOffset = (sizeof(ChaChaPolyState) + 63) & ~63;
+
+    /// <summary>Blocks for one state and one key: pinned, 64-byte aligned, zeroed when returned.</summary>
+    public static readonly SecretBlockPool Pool = new(KeyOffset + 32);
+
+    /// <summary>A zeroed state at the start of a block rented from <paramref name="pool"/> (a pool of <see cref="Pool"/>'s block size).</summary>
+    public static ChaChaPolyState* Allocate(SecretBlockPool pool, out SecretBlock block)
     {
-        // One pinned array, the state placed at a 64-byte boundary inside it.
-        owner = GC.AllocateArray<byte>(sizeof(ChaChaPolyState) + 64, pinned: true);
-        byte* p = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(owner));
-        return (ChaChaPolyState*)(((nuint)p + 63) & ~(nuint)63);
+        if (pool.BlockSize < KeyOffset + 32)
+            throw new ArgumentException("the pool's blocks are too small for a ChaCha20-Poly1305 state and key", nameof(pool));
+        block = pool.Rent();
+        return (ChaChaPolyState*)block.Pointer;
     }
 
     /// <summary>RFC 8439 §2.8: the one-time Poly1305 key from block 0, then the AAD and its padding.</summary>

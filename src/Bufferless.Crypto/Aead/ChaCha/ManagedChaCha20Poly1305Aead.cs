@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using Bufferless.Crypto.Memory;
 
 namespace Bufferless.Crypto.Aead;
 
@@ -24,31 +25,38 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
     private const int TagSize = AeadAlgorithmInfo.TagSize;
     private const int BlockSize = ChaCha20Core.BlockSize;
 
-    private readonly byte[] _key; // pinned: the GC never leaves a stale copy behind
-    private readonly byte[] _stateOwner;
+    // State and key share one pinned block: the GC never leaves a stale copy behind, and returning it zeroes both.
+    private readonly SecretBlockPool _pool;
+    private readonly SecretBlock _block;
     private readonly ChaChaPolyState* _state;
     private readonly bool _wide;
     private readonly RecordAead? _whole; // Hybrid: libcrypto for one-call Seal and Open
     private bool _disposed;
 
-    public ManagedChaCha20Poly1305Aead(ReadOnlySpan<byte> key, ChaChaPath path, RecordAead? whole = null)
+    /// <param name="pool">Where state and key live (tests give their own, to look at the block after Dispose).</param>
+    public ManagedChaCha20Poly1305Aead(ReadOnlySpan<byte> key, ChaChaPath path, RecordAead? whole = null, SecretBlockPool? pool = null)
     {
         if (key.Length != ChaCha20Poly1305Aead.KeySize)
             throw new ArgumentException("a ChaCha20-Poly1305 key is 32 bytes", nameof(key));
         Path = whole is null ? path : ChaChaPath.Hybrid;
         _whole = whole;
         _wide = path == ChaChaPath.Wide;
-        _key = GC.AllocateUninitializedArray<byte>(ChaCha20Poly1305Aead.KeySize, pinned: true);
-        key.CopyTo(_key);
-        _state = ChaChaPolyState.Allocate(out _stateOwner);
+        _pool = pool ?? ChaChaPolyState.Pool;
+        _state = ChaChaPolyState.Allocate(_pool, out _block);
+        key.CopyTo(new Span<byte>(_block.Pointer + ChaChaPolyState.KeyOffset, ChaCha20Poly1305Aead.KeySize));
     }
+
+    private ReadOnlySpan<byte> Key => new(_block.Pointer + ChaChaPolyState.KeyOffset, ChaCha20Poly1305Aead.KeySize);
 
     public ChaChaPath Path { get; }
 
     public override AeadAlgorithm Algorithm => AeadAlgorithm.ChaCha20Poly1305;
 
-    /// <summary>The pinned secret areas (key, per-record state), for tests that check <see cref="Dispose"/> zeroes them.</summary>
-    internal (byte[] Key, byte[] State) SecretsForTest => (_key, _stateOwner);
+    /// <summary>The pinned secret block (per-record state, then the key), for tests that check <see cref="Dispose"/> zeroes it.</summary>
+    internal ReadOnlySpan<byte> SecretsForTest => _block.Span;
+
+    /// <summary>The key as kept in the block, for tests.</summary>
+    internal ReadOnlySpan<byte> KeyForTest => Key;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Seal(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> plaintext, Span<byte> body)
@@ -62,7 +70,7 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
             _whole.Seal(nonce, aad, plaintext, body);
             return;
         }
-        _state->Start(_key, nonce, aad, _wide, plaintext.Length);
+        _state->Start(Key, nonce, aad, _wide, plaintext.Length);
         _state->Crypt(plaintext, body, decrypt: false);
         fixed (byte* tag = body.Slice(plaintext.Length, TagSize))
             _state->ComputeTag(tag);
@@ -84,7 +92,7 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
         Span<byte> received = stackalloc byte[TagSize];
         body[n..].CopyTo(received); // before an in-place decryption could touch it
         Span<byte> expected = stackalloc byte[TagSize];
-        _state->Start(_key, nonce, aad, _wide, n);
+        _state->Start(Key, nonce, aad, _wide, n);
         _state->Crypt(body[..n], plaintext, decrypt: true);
         fixed (byte* tag = expected)
             _state->ComputeTag(tag);
@@ -107,7 +115,7 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
         const long Limit = (long)uint.MaxValue * BlockSize;
         if (offset < 0 || offset > Limit - input.Length)
             throw new ArgumentOutOfRangeException(nameof(offset));
-        _state->SeekKeystream(_key, nonce, offset, _wide);
+        _state->SeekKeystream(Key, nonce, offset, _wide);
         _state->XorKeystream(input, output);
         ChaChaPolyState.Clear(_state);
     }
@@ -124,8 +132,7 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
             return;
         _disposed = true;
         _whole?.Dispose();
-        CryptographicOperations.ZeroMemory(_key);
-        ChaChaPolyState.Clear(_state);
+        _pool.Return(_block); // zeroes state and key
     }
 
     /// <summary>
@@ -135,7 +142,7 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
     internal sealed class Opener : RecordOpener
     {
         private readonly ManagedChaCha20Poly1305Aead _aead;
-        private readonly byte[] _stateOwner;
+        private readonly SecretBlock _block;
         private readonly ChaChaPolyState* _state;
         private readonly byte[] _tag = new byte[TagSize];
         private readonly Poly1305Mac? _mac; // Hybrid: Poly1305 in libcrypto
@@ -147,12 +154,12 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
         public Opener(ManagedChaCha20Poly1305Aead aead)
         {
             _aead = aead;
-            _state = ChaChaPolyState.Allocate(out _stateOwner);
+            _state = ChaChaPolyState.Allocate(aead._pool, out _block);
             if (aead.Path == ChaChaPath.Hybrid)
                 _mac = Poly1305Mac.Create();
         }
 
-        internal byte[] StateForTest => _stateOwner;
+        internal ReadOnlySpan<byte> StateForTest => _block.Span;
 
         public override int Remaining => _active ? _ciphertextRemaining + TagSize - _tagFilled : 0;
 
@@ -162,7 +169,7 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
             ObjectDisposedException.ThrowIf(_aead._disposed, _aead);
             ChaCha20Poly1305Aead.CheckNonce(nonce);
             ArgumentOutOfRangeException.ThrowIfNegative(ciphertextLength);
-            _state->Start(_aead._key, nonce, aad, _aead._wide, ciphertextLength, _mac is null ? IntPtr.Zero : _mac.Context);
+            _state->Start(_aead.Key, nonce, aad, _aead._wide, ciphertextLength, _mac is null ? IntPtr.Zero : _mac.Context);
             _ciphertextRemaining = ciphertextLength;
             _tagFilled = 0;
             _active = true;
@@ -203,9 +210,11 @@ internal sealed unsafe class ManagedChaCha20Poly1305Aead : RecordAead
 
         protected override void Dispose(bool disposing)
         {
+            if (_disposed)
+                return;
             _active = false;
             _disposed = true;
-            ChaChaPolyState.Clear(_state);
+            _aead._pool.Return(_block); // zeroes the state
             CryptographicOperations.ZeroMemory(_tag);
             if (disposing)
                 _mac?.Dispose();

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Bufferless.Crypto.Aead;
+using Bufferless.Crypto.Memory;
 
 namespace Bufferless.Crypto.Tests.Aead.AesGcm;
 
@@ -125,11 +126,17 @@ public class AesGcmOpenerTests
         AesGcmPath path = Enum.Parse<AesGcmPath>(pathName);
         var key = new byte[32];
         RandomNumberGenerator.Fill(key);
-        AesGcmAead aead = AesGcmAead.Create(key, path);
-        GcmKey core = aead.Key;
+        // A pool of its own: the block is looked at after Dispose, when the shared pool could hand it to another test.
+        var pool = new SecretBlockPool(1024);
+        var core = new GcmKey(key, path, pool);
         Assert.Contains(core.SecretStateForTest.ToArray(), b => b != 0);
-        aead.Dispose();
+        core.Dispose();
         Assert.All(core.SecretStateForTest.ToArray(), b => Assert.Equal(0, b));
+        Assert.Throws<ObjectDisposedException>(() => core.ApplyKeystream(default, 0, new byte[1], new byte[1]));
+
+        AesGcmAead aead = AesGcmAead.Create(key, path);
+        aead.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => aead.Key.ApplyKeystream(default, 0, new byte[1], new byte[1]));
         Assert.Throws<ObjectDisposedException>(() => aead.Seal(new byte[12], default, new byte[1], new byte[17]));
     }
 
