@@ -39,7 +39,7 @@ internal sealed unsafe class X25519KeyAgreement : KeyAgreement
         Span<byte> privateKey = stackalloc byte[KeySize];
         try
         {
-            RandomNumberGenerator.Fill(privateKey);
+            RandomBytes.Fill(privateKey);
             return TryRespond(clientShare, privateKey, serverShare[..KeySize], sharedSecret[..KeySize]);
         }
         finally
@@ -93,7 +93,7 @@ internal sealed unsafe class X25519KeyAgreement : KeyAgreement
         try
         {
             // RFC 7748 §5: any 32 bytes are a scalar; the ladder clamps.
-            RandomNumberGenerator.Fill(privateKey);
+            RandomBytes.Fill(privateKey);
             return NewKey(privateKey, publicKey);
         }
         finally

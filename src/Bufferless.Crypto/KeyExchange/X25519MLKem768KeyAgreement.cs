@@ -97,7 +97,7 @@ internal sealed class X25519MLKem768KeyAgreement : KeyAgreement
         try
         {
             if (x25519PrivateKey.IsEmpty)
-                RandomNumberGenerator.Fill(x25519Private);
+                RandomBytes.Fill(x25519Private);
             else if (x25519PrivateKey.Length == X)
                 x25519PrivateKey.CopyTo(x25519Private);
             else

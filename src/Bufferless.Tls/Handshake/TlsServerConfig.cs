@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Bufferless.Crypto;
 using Bufferless.Crypto.KeyExchange;
 
 namespace Bufferless.Tls;
@@ -116,8 +117,8 @@ public sealed class TlsServerConfig
 
     // ---- injection points for known-answer tests (internal) ----
 
-    /// <summary>Fills random bytes (server random). Default: the OS CSPRNG.</summary>
-    internal Action<Span<byte>> Random { get; init; } = RandomNumberGenerator.Fill;
+    /// <summary>Fills random bytes (server random, ticket age_add). Default: the OS CSPRNG through <see cref="RandomBytes"/>.</summary>
+    internal Action<Span<byte>> Random { get; init; } = RandomBytes.Fill;
 
     /// <summary>Resolves a key agreement for a group, or null when not available.</summary>
     internal Func<NamedGroup, KeyAgreement?> KeyAgreements { get; init; } =

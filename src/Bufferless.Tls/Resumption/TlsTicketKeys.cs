@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Bufferless.Crypto;
 using Bufferless.Crypto.Aead;
 
 namespace Bufferless.Tls;
@@ -179,7 +180,7 @@ public sealed class TlsTicketKeys : IDisposable
             TicketKey key = _keys[0];
             key.Name.CopyTo(ticket, 0);
             Span<byte> nonce = ticket.AsSpan(KeyNameLength, NonceLength);
-            RandomNumberGenerator.Fill(nonce);
+            RandomBytes.Fill(nonce);
             key.Aead.Seal(nonce, key.Name, state, ticket.AsSpan(KeyNameLength + NonceLength));
         }
         return ticket;
