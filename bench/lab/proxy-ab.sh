@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# A/B of two `bufferless proxy` builds in one lab, side by side: both run at once, pinned to the same CPU, on
+# 198.18.1.1:443 (A) and 198.18.1.1:8443 (B), and the load alternates between them in short slices, so a change of the
+# machine's speed during the run (other VMs on the host) hits both alike. CPU per connection is each process's run
+# time (/proc/PID/task/*/schedstat, nanoseconds, every thread) over its slices.
+#   bench/lab/proxy-ab.sh A.dll B.dll [ROUNDS]     ROUNDS (default 8) of: resumed (h2load, 2000 connections,
+#                                                   Connection: close) and full ECDSA handshakes (hs_load.py, 3 s), A then B
+#   AB_ENV_A / AB_ENV_B="NAME=VALUE ..."            extra environment for one side (same DLL twice: A/B of a setting)
+# Prints one line per slice and the totals; appends them to bench/results/ab-<timestamp>.txt. Needs root and the lab's
+# apt packages (../shared/bench README). Every load is bounded in count and time; 198.18.0.0/15 only. Leaves the lab down.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+source "$ROOT/bench/lab/common.sh"
+LAB=${BENCH_LAB:-$ROOT/../shared/bench}
+export BENCH_STATE=${BENCH_STATE:-/tmp/bench-lab}
+A=$1 B=$2 ROUNDS=${3:-8}
+OUT=$ROOT/bench/results/ab-$(date -u +%Y%m%d-%H%M%S).txt
+mkdir -p "$BENCH_STATE/log" "$(dirname "$OUT")"
+
+"$LAB/lab.sh" up >/dev/null
+PIDS=()
+finish() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.5; "$LAB/lab.sh" down >/dev/null 2>&1 || true; }
+trap finish EXIT
+
+start() { # start DLL PORT ENV LOG: prints the pid once the proxy answers
+  local dll=$1 port=$2 env=$3 log=$4 pid=
+  ip netns exec "${NS_ACCEL:-bl-accel}" bash -c "ulimit -n \$(ulimit -Hn); exec env $env taskset -c ${TERM_CPU:-1} \
+      dotnet '$dll' proxy --listen 198.18.1.1:$port --backend 198.18.2.2:80 --cert '$BENCH_STATE/certs/ecdsa.crt' \
+      --key '$BENCH_STATE/certs/ecdsa.key' --log-level Warning --max-connections 20000" > "$log" 2>&1 &
+  for _ in $(seq 100); do
+    pid=$(pgrep -f "^dotnet .*proxy --listen 198.18.1.1:$port " | head -1 || true)
+    [ -n "$pid" ] && ip netns exec "${NS_CLIENT:-bl-client}" bash -c "exec 3<>/dev/tcp/198.18.1.1/$port" 2>/dev/null && { echo "$pid"; return 0; }
+    sleep 0.1
+  done
+  cat "$log" >&2; return 1
+}
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
+resumed() { ip netns exec bl-client timeout 40 h2load --h1 -n "$2" -c 16 -t 1 -H 'Connection: close' "https://198.18.1.1:$1/0b" 2>&1 | awk '/^requests:/{print $8}'; }
+full() { ip netns exec bl-client timeout 20 python3 "$LAB/py/hs_load.py" 198.18.1.1 "$1" 3 4 /0b | sed -E 's/.*conns=([0-9]+) failed=([0-9]+).*/\1 \2/'; }
+
+PA=$(start "$A" 443 "${AB_ENV_A:-}" "$BENCH_STATE/log/ab-a.log"); PIDS+=("$PA")
+PB=$(start "$B" 8443 "${AB_ENV_B:-}" "$BENCH_STATE/log/ab-b.log"); PIDS+=("$PB")
+for port in 443 8443; do full "$port" >/dev/null; resumed "$port" 4000 >/dev/null; done # warm both paths of both
+
+{ echo "META date=$(date -u +%FT%TZ) commit=$(git -C "$ROOT" rev-parse --short HEAD) A=$A${AB_ENV_A:+ ($AB_ENV_A)} B=$B${AB_ENV_B:+ ($AB_ENV_B)} rounds=$ROUNDS pids=$PA/$PB"; } | tee "$OUT"
+declare -A ns conns
+for k in Ar Br Af Bf; do ns[$k]=0; conns[$k]=0; done
+for r in $(seq "$ROUNDS"); do
+  line="round $r"
+  order="A B"; [ $((r % 2)) = 0 ] && order="B A" # alternate, so a drift of the machine's speed favours neither
+  for side in $order; do
+    pid=$PA port=443; [ "$side" = B ] && { pid=$PB; port=8443; }
+    c0=$(cpu_ns "$pid"); ok=$(resumed "$port" 2000); c1=$(cpu_ns "$pid")
+    [ "${ok:-0}" -gt 0 ] || { echo "resumed load against $side failed" >&2; exit 1; }
+    ns[${side}r]=$(( ${ns[${side}r]} + c1 - c0 )); conns[${side}r]=$(( ${conns[${side}r]} + ok ))
+    line+=" | $side resumed $(( (c1 - c0) / ok / 1000 )) us"
+    c0=$(cpu_ns "$pid"); read -r ok failed < <(full "$port"); c1=$(cpu_ns "$pid")
+    [ "${ok:-0}" -gt 0 ] && [ "${failed:-1}" = 0 ] || { echo "full-handshake load against $side failed" >&2; exit 1; }
+    ns[${side}f]=$(( ${ns[${side}f]} + c1 - c0 )); conns[${side}f]=$(( ${conns[${side}f]} + ok ))
+    line+=" full $(( (c1 - c0) / ok / 1000 )) us"
+  done
+  echo "$line" | tee -a "$OUT"
+done
+us() { awk -v n="${ns[$1]}" -v c="${conns[$1]}" 'BEGIN {printf "%.1f", n / c / 1000}'; }
+echo "total resumed: A $(us Ar) us (${conns[Ar]} conns), B $(us Br) us (${conns[Br]}); full ECDSA: A $(us Af) us (${conns[Af]}), B $(us Bf) us (${conns[Bf]})" | tee -a "$OUT"
