@@ -44,23 +44,33 @@ public sealed class ProxyServer
     {
         foreach (IPEndPoint ep in Options.Listen)
         {
-            var listener = new Socket(ep.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-                if (ep.AddressFamily == AddressFamily.InterNetworkV6 && ep.Address.Equals(IPAddress.IPv6Any))
-                    listener.DualMode = true;
-                listener.Bind(ep);
-                TcpHints.DeferAccept(listener, (int)Math.Ceiling(Options.HandshakeTimeout.TotalSeconds));
-                listener.Listen(Options.ListenBacklog);
-            }
-            catch
-            {
-                listener.Dispose();
-                throw;
-            }
+            Socket listener = CreateListener(ep, Options);
             _listeners.Add(listener);
             Log.Listening((IPEndPoint)listener.LocalEndPoint!);
+        }
+    }
+
+    /// <summary>A bound, listening socket whose accepted connections have TCP_NODELAY already set.</summary>
+    internal static Socket CreateListener(IPEndPoint ep, ProxyOptions options)
+    {
+        var listener = new Socket(ep.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            if (ep.AddressFamily == AddressFamily.InterNetworkV6 && ep.Address.Equals(IPAddress.IPv6Any))
+                listener.DualMode = true;
+            // Linux copies TCP_NODELAY from the listener to every connection it accepts: one system call per connection
+            // fewer than setting it on each (see AcceptLoopAsync).
+            listener.NoDelay = true;
+            listener.Bind(ep);
+            TcpHints.DeferAccept(listener, (int)Math.Ceiling(options.HandshakeTimeout.TotalSeconds));
+            listener.Listen(options.ListenBacklog);
+            return listener;
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
         }
     }
 
@@ -107,7 +117,10 @@ public sealed class ProxyServer
                 await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
                 continue;
             }
-            client.NoDelay = true;
+            // Our records leave in whole writes; Nagle would only hold the last part of a flight. On Linux the socket
+            // has TCP_NODELAY from the listener already.
+            if (!OperatingSystem.IsLinux())
+                client.NoDelay = true;
             var connection = new ProxyConnection(this, client, new TlsServerConnection(_tlsConfig));
             _active.TryAdd(connection, 0);
             Stats.Accepted.Increment();

@@ -10,6 +10,19 @@ public class ProxyServerTests
     private static CancellationToken Timeout(int seconds = 30) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
 
     [Fact]
+    public async Task Listener_AcceptedConnectionsHaveNoDelay()
+    {
+        // The accept loop relies on Linux copying TCP_NODELAY from the listener (one setsockopt per connection fewer).
+        var options = new ProxyOptions { Listen = [new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0)], Backends = [] };
+        using Socket listener = ProxyServer.CreateListener(options.Listen[0], options);
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(listener.LocalEndPoint!, Timeout());
+        await client.SendAsync("x"u8.ToArray(), SocketFlags.None); // TCP_DEFER_ACCEPT hands the connection over with data
+        using Socket accepted = await listener.AcceptAsync(Timeout());
+        Assert.True(accepted.NoDelay);
+    }
+
+    [Fact]
     public async Task Proxy_EchoBackend_RoundTripsOneMegabyte()
     {
         await using var backend = TestBackend.Echo();
