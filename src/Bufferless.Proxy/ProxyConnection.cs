@@ -43,6 +43,7 @@ internal sealed class ProxyConnection
     private long _bytesFromClient;
     private long _bytesToClient;
     private volatile bool _handshakeDone;
+    private volatile bool _backendEof;
     private int _aborted;
     private string? _end;
 
@@ -215,7 +216,7 @@ internal sealed class ProxyConnection
                         CloseTlsAndFlushLater();
                         return false;
                     }
-                    ShutdownSend(_backend);
+                    HalfCloseBackend();
                     return false;
                 case TlsStatus.Failed:
                     await FlushToClientAsync().ConfigureAwait(false);
@@ -245,7 +246,18 @@ internal sealed class ProxyConnection
             CloseTlsAndFlushLater();
             return;
         }
-        ShutdownSend(_backend);
+        HalfCloseBackend();
+    }
+
+    /// <summary>
+    /// Passes the client's end of data on to the backend as a FIN. When the backend has already ended its side (its EOF
+    /// was read), both directions are done and the socket is closed right after, which sends the same FIN: the
+    /// shutdown call is skipped then (one system call per connection for a request that ends with the response).
+    /// </summary>
+    private void HalfCloseBackend()
+    {
+        if (!_backendEof)
+            ShutdownSend(_backend);
     }
 
     /// <summary>
@@ -406,6 +418,7 @@ internal sealed class ProxyConnection
                     dirty = n;
                     if (n == 0)
                     {
+                        _backendEof = true; // nothing unread: closing the socket later sends a FIN, never an RST
                         // Backend FIN: close_notify, then FIN to the client. Corked, so the last data, close_notify and
                         // the FIN leave in one segment (shutdown pushes the corked tail with FIN set).
                         lock (_tls)

@@ -57,6 +57,38 @@ public class ProxyServerTests
     }
 
     [Fact]
+    public async Task Proxy_BackendClosedFirst_ClientCloseNotify_BackendGetsACleanFin()
+    {
+        // The backend answers and half-closes; once the client has read everything it sends close_notify. The proxy
+        // then skips the shutdown call (both directions are done) and closes the backend socket: the backend must still
+        // see a clean end of stream (a FIN), not a reset.
+        var backendSaw = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = new TestBackend(async (s, ct) =>
+        {
+            byte[] request = new byte[5];
+            await s.ReadExactlyAsync(request, ct);
+            await s.WriteAsync("answer"u8.ToArray(), ct);
+            s.Socket.Shutdown(SocketShutdown.Send);
+            try
+            {
+                byte[] rest = await s.ReadToEndAsync(ct);
+                backendSaw.TrySetResult($"eof after {rest.Length} more bytes");
+            }
+            catch (IOException e)
+            {
+                backendSaw.TrySetResult("reset: " + e.Message);
+            }
+        });
+        await using var proxy = new ProxyHarness([backend.EndPoint]);
+        await using SslStream ssl = await proxy.ConnectAsync(Timeout());
+        await ssl.WriteAsync("hello"u8.ToArray(), Timeout());
+        byte[] response = await ssl.ReadToEndAsync(Timeout()); // the answer, then the proxy's close_notify
+        Assert.Equal("answer", Encoding.ASCII.GetString(response));
+        await ssl.ShutdownAsync();
+        Assert.Equal("eof after 0 more bytes", await backendSaw.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
     public async Task Proxy_ManyRecordsThenCloseNotify_BackendGetsEveryByteInOrder()
     {
         // Records of every size, written back to back, reach the proxy several to a read (the proxy joins the records of
