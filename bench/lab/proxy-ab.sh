@@ -5,6 +5,7 @@
 # time (/proc/PID/task/*/schedstat, nanoseconds, every thread) over its slices.
 #   bench/lab/proxy-ab.sh A.dll B.dll [ROUNDS]     ROUNDS (default 8) of: resumed (h2load, 2000 connections,
 #                                                   Connection: close) and full ECDSA handshakes (hs_load.py, 3 s), A then B
+#   bench/lab/proxy-ab.sh haproxy B.dll [ROUNDS]   the lab's HAProxy as side A (started by its terminator.sh, ECDSA)
 #   AB_ENV_A / AB_ENV_B="NAME=VALUE ..."            extra environment for one side (same DLL twice: A/B of a setting)
 # Prints one line per slice and the totals; appends them to bench/results/ab-<timestamp>.txt. Needs root and the lab's
 # apt packages (../shared/bench README). Every load is bounded in count and time; 198.18.0.0/15 only. Leaves the lab down.
@@ -19,7 +20,11 @@ mkdir -p "$BENCH_STATE/log" "$(dirname "$OUT")"
 
 "$LAB/lab.sh" up >/dev/null
 PIDS=()
-finish() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.5; "$LAB/lab.sh" down >/dev/null 2>&1 || true; }
+finish() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ "$A" = haproxy ] && "$LAB/terminator.sh" stop haproxy >/dev/null 2>&1 || true
+  sleep 0.5; "$LAB/lab.sh" down >/dev/null 2>&1 || true
+}
 trap finish EXIT
 
 start() { # start DLL PORT ENV LOG: prints the pid once the proxy answers
@@ -38,7 +43,12 @@ cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {pri
 resumed() { ip netns exec bl-client timeout 40 h2load --h1 -n "$2" -c 16 -t 1 -H 'Connection: close' "https://198.18.1.1:$1/0b" 2>&1 | awk '/^requests:/{print $8}'; }
 full() { ip netns exec bl-client timeout 20 python3 "$LAB/py/hs_load.py" 198.18.1.1 "$1" 3 4 /0b | sed -E 's/.*conns=([0-9]+) failed=([0-9]+).*/\1 \2/'; }
 
-PA=$(start "$A" 443 "${AB_ENV_A:-}" "$BENCH_STATE/log/ab-a.log"); PIDS+=("$PA")
+if [ "$A" = haproxy ]; then
+  "$LAB/terminator.sh" start haproxy ecdsa >/dev/null
+  PA=$(cat "$BENCH_STATE/run/term-haproxy.pid")
+else
+  PA=$(start "$A" 443 "${AB_ENV_A:-}" "$BENCH_STATE/log/ab-a.log"); PIDS+=("$PA")
+fi
 PB=$(start "$B" 8443 "${AB_ENV_B:-}" "$BENCH_STATE/log/ab-b.log"); PIDS+=("$PB")
 for port in 443 8443; do full "$port" >/dev/null; resumed "$port" 4000 >/dev/null; done # warm both paths of both
 
