@@ -13,7 +13,7 @@ namespace Bufferless.Proxy;
 /// <remarks>
 /// Why: the runtime compiles the handshake code on its first call. Without this the first client after a start paid
 /// ~150 ms for its handshake (three h2load connections right after a start took 151 ms, HAProxy's 5 ms; a throwaway
-/// tshark capture, docs/BENCHMARKS.md 0.1), and the first 8000 resumed connections of a fresh process cost 256-258 µs
+/// tshark capture, docs/BENCHMARKS.md S5.1), and the first 8000 resumed connections of a fresh process cost 256-258 µs
 /// each instead of 240-248 µs (`BL_ARGS="--warmup 0|2" BL_TESTS="hsresume hsresume hs" BL_RSA=0
 /// bash bench/lab/proxy-vs-peers.sh none`, interleaved). The connections are the server's real
 /// code paths on the configured certificate; nothing of them stays (no socket, no state outside this call).

@@ -20,7 +20,7 @@ internal sealed class ProxyConnection
     // 256 MiB download through the lab took 0.42-0.43 CPU-s instead of 0.54-0.57 with 16 KiB reads (690 against 495 MB/s;
     // `TESTS=bulk BL_TESTS="bulk ka" BL_RSA=0 bash bench/lab/proxy-vs-peers.sh none` from each build, interleaved,
     // docs/BENCHMARKS.md S4.1). Uploads: the records of one client read go to the backend in one write, 0.23-0.27 against
-    // 0.34-0.40 CPU-s per 256 MiB (`bash bench/lab/proxy-upload.sh`, docs/BENCHMARKS.md 0.2). The buffers are rented only
+    // 0.34-0.40 CPU-s per 256 MiB (`bash bench/lab/proxy-upload.sh`, docs/BENCHMARKS.md S5.2). The buffers are rented only
     // while a read is pending, so idle connections still hold none.
     private const int ClientReadSize = 64 * 1024;
     private const int BackendReadSize = 64 * 1024;

@@ -8,7 +8,7 @@ namespace Bufferless.Proxy;
 /// </summary>
 /// <remarks>
 /// Before them, a resumed connection through the lab cost 13.0 segments in and 12.0 out of the proxy's namespace,
-/// HAProxy 11.1 and 12.0 (Tcp InSegs/OutSegs over 8000 h2load connections, and `tshark` on one; docs/BENCHMARKS.md 0.1,
+/// HAProxy 11.1 and 12.0 (Tcp InSegs/OutSegs over 8000 h2load connections, and `tshark` on one; docs/BENCHMARKS.md S5.1,
 /// session 5). The proxy now defers accept until the ClientHello is there (no wake-up and empty read for it), lets the
 /// backend handshake's last ACK ride on the request, and skips the forced ACK of the client's Finished when the request
 /// came with it. It does not delay ACKs beyond that (HAProxy's "tcp-smart-accept" does, in HTTP mode only): a generic
