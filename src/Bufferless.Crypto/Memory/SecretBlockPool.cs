@@ -71,12 +71,13 @@ internal sealed unsafe class SecretBlockPool
     public void Return(SecretBlock block)
     {
         Slab slab = block.Slab ?? throw new ArgumentException("not a rented block", nameof(block));
-        CryptographicOperations.ZeroMemory(new Span<byte>(block.Pointer, BlockSize));
         ulong bit = 1UL << block.Index;
         lock (_lock)
         {
+            // Checked before zeroing: a block already free may be some other key's by now.
             if ((slab.Free & bit) != 0)
                 throw new InvalidOperationException("secret block returned twice");
+            CryptographicOperations.ZeroMemory(new Span<byte>(block.Pointer, BlockSize));
             bool wasFull = slab.Free == 0;
             slab.Free |= bit;
             if (wasFull)

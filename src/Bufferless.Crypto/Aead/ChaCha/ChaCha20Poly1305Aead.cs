@@ -167,8 +167,7 @@ internal sealed unsafe class ChaCha20Poly1305Aead : RecordAead
         _seal?.Dispose();
         _open?.Dispose();
         _keystream?.Dispose();
-        if (_key.Pointer is not null)
-            s_keyPool.Return(_key);
+        s_keyPool.Return(_key);
     }
 
     internal static void CheckNonce(ReadOnlySpan<byte> nonce)
