@@ -4,7 +4,8 @@
 # machine's speed during the run (other VMs on the host) hits both alike. CPU per connection is each process's run
 # time (/proc/PID/task/*/schedstat, nanoseconds, every thread) over its slices.
 #   bench/lab/proxy-ab.sh A.dll B.dll [ROUNDS]     ROUNDS (default 8) of: resumed (h2load, 2000 connections,
-#                                                   Connection: close) and full ECDSA handshakes (hs_load.py, 3 s), A then B
+#                                                   Connection: close) and full ECDSA handshakes (hs_load.py, 3 s) on each
+#                                                   side, A first in odd rounds and B first in even ones
 #   bench/lab/proxy-ab.sh haproxy B.dll [ROUNDS]   the lab's HAProxy as side A (started by its terminator.sh, ECDSA)
 #   AB_ENV_A / AB_ENV_B="NAME=VALUE ..."            extra environment for one side (same DLL twice: A/B of a setting)
 # Prints one line per slice and the totals; appends them to bench/results/ab-<timestamp>.txt. Needs root and the lab's
