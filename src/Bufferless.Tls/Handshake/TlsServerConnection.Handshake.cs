@@ -473,11 +473,15 @@ public sealed partial class TlsServerConnection
             _masterSecret = handshakeSecret.DeriveMasterSecret();
             _clientAppSecret = _masterSecret.DeriveClientApplicationSecret(hash);
             _serverAppSecret = _masterSecret.DeriveServerApplicationSecret(hash);
-            byte[] exporter = _masterSecret.DeriveExporterSecret(hash);
             LogSecret("CLIENT_TRAFFIC_SECRET_0", _clientAppSecret.Secret);
             LogSecret("SERVER_TRAFFIC_SECRET_0", _serverAppSecret.Secret);
-            LogSecret("EXPORTER_SECRET", exporter);
-            CryptographicOperations.ZeroMemory(exporter);
+            // Nothing here exports keying material (RFC 8446 §7.5), so the exporter secret exists only for the key log.
+            if (config.KeyLog is not null)
+            {
+                byte[] exporter = _masterSecret.DeriveExporterSecret(hash);
+                LogSecret("EXPORTER_SECRET", exporter);
+                CryptographicOperations.ZeroMemory(exporter);
+            }
             // The server may write under its application key right after its Finished (RFC 8446 §2, 0.5-RTT).
             _write.Dispose();
             _write = RecordProtection.Create(_serverAppSecret);
