@@ -224,6 +224,30 @@ graceful() {
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
   echo "still running 5 s after SIGTERM"; return 1
 }
+demo() { # README's first command (`bufferless demo`): the curl line it prints works as printed, twice, and Ctrl+C stops it
+  local port line body cert1 cert2 pid i sum
+  port=$(free_port)
+  for i in 1 2; do
+    # A script starts background jobs with SIGINT ignored; a terminal's Ctrl+C finds it at its default.
+    bg env --default-signal=INT dotnet "$BUFFERLESS_DLL" demo --port "$port" --state-dir "$E2E_TMP/demo-state" > "demo-$i.log" 2>&1
+    pid=$!
+    line=
+    for _ in $(seq 300); do line=$(grep -m1 -o "curl --cacert .*" "demo-$i.log") && wait_port "$port" 1 2>/dev/null && break; sleep 0.1; done
+    [ -n "$line" ] || { echo "run $i printed no curl line"; cat "demo-$i.log"; return 1; }
+    # The printed line, as a user would paste it (plus --fail and a time limit).
+    body=$(eval "curl -sS --fail --max-time 10 ${line#curl }") || { echo "run $i: '$line' failed"; cat "demo-$i.log"; return 1; }
+    case "$body" in *"Hello from the Bufferless demo backend"*) ;; *) echo "run $i: unexpected answer: $body"; return 1 ;; esac
+    for _ in $(seq 50); do grep -q "version=TLSv1.3" "demo-$i.log" && break; sleep 0.1; done # logged when the connection ends
+    grep -q "version=TLSv1.3" "demo-$i.log" || { echo "run $i: no connection line with TLS 1.3 in the log"; cat "demo-$i.log"; return 1; }
+    sum=$(sha "$E2E_TMP/demo-state/demo-cert.pem")
+    [ "$i" = 1 ] && cert1=$sum || cert2=$sum
+    kill -INT "$pid"
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && { echo "run $i still running 10 s after Ctrl+C (SIGINT)"; return 1; }
+  done
+  [ "$cert1" = "$cert2" ] || { echo "the second run made a new certificate instead of reusing the state folder's"; return 1; }
+}
+check "demo (README's first command): the printed curl line works, the certificate is reused, Ctrl+C stops it" demo
 check "SIGTERM stops an idle proxy promptly" graceful
 drain() { # a download in flight when SIGTERM arrives completes; then the proxy exits
   curl -sS --fail --max-time 60 --cacert ca.pem --limit-rate 16M "https://localhost:$P384/64m" -o dl-during-stop &

@@ -38,7 +38,9 @@ internal static class DemoCertificate
     {
         try
         {
-            using var cert = X509Certificate2.CreateFromPemFile(certPath);
+            // The certificate alone: CreateFromPemFile(path) would look for the key in the same file, fail, and make
+            // every run replace the certificate a user may already trust.
+            using var cert = X509Certificate2.CreateFromPem(File.ReadAllText(certPath));
             return cert.NotAfter > DateTime.Now.AddDays(1);
         }
         catch (CryptographicException)
