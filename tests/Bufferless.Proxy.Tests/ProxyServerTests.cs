@@ -23,6 +23,17 @@ public class ProxyServerTests
     }
 
     [Fact]
+    public void Listener_SecondOnTheSameAddress_FailsAddressInUse()
+    {
+        // A second instance on the same address must fail, not share the port (SO_REUSEPORT) and split connections.
+        var options = new ProxyOptions { Listen = [new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0)], Backends = [] };
+        using Socket first = ProxyServer.CreateListener(options.Listen[0], options);
+        var taken = (System.Net.IPEndPoint)first.LocalEndPoint!;
+        var e = Assert.Throws<SocketException>(() => ProxyServer.CreateListener(taken, options).Dispose());
+        Assert.Equal(SocketError.AddressAlreadyInUse, e.SocketErrorCode);
+    }
+
+    [Fact]
     public async Task Proxy_EchoBackend_RoundTripsOneMegabyte()
     {
         await using var backend = TestBackend.Echo();

@@ -247,6 +247,14 @@ demo() { # README's first command (`bufferless demo`): the curl line it prints w
   done
   [ "$cert1" = "$cert2" ] || { echo "the second run made a new certificate instead of reusing the state folder's"; return 1; }
 }
+port_taken() { # a listen address in use: one clear line that names it, exit code 1, nothing left running
+  local out rc
+  out=$(timeout 20 dotnet "$BUFFERLESS_DLL" proxy --listen "127.0.0.1:$P256" --backend "127.0.0.1:$NGINX_PORT" --cert p256.chain.pem \
+        --key p256.key --warmup 0 2>&1); rc=$?
+  [ "$rc" = 1 ] || { echo "exit code $rc"; echo "$out"; return 1; }
+  echo "$out" | grep -q "^bufferless: cannot listen on 127.0.0.1:$P256: Address already in use$" || { echo "$out"; return 1; }
+}
+check "listen address in use: 'cannot listen on ADDR: Address already in use', exit 1" port_taken
 check "demo (README's first command): the printed curl line works, the certificate is reused, Ctrl+C stops it" demo
 check "SIGTERM stops an idle proxy promptly" graceful
 drain() { # a download in flight when SIGTERM arrives completes; then the proxy exits

@@ -94,7 +94,7 @@ internal static class ProxyCommand
         }
         catch (SocketException e)
         {
-            return Fail($"cannot listen: {e.Message}");
+            return Fail($"cannot listen on {string.Join(", ", options.Listen)}: {e.Message}");
         }
         onStarted?.Invoke(server);
         using var shutdown = new Shutdown();
