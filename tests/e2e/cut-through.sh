@@ -42,6 +42,15 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 head -c $((64 << 20)) /dev/urandom > upload-64m
 head -c $((4 << 20)) /dev/urandom > upload-4m
 
+tun_typo() { # a TUN name that does not exist: one clear line and exit 1 (before, an empty device was made and the engine waited)
+  local out rc
+  out=$(ip netns exec "$P-accel" timeout 20 "${B[@]}" cut-through --tun bl-typo --cert "$CA" --key "$KEY" 2>&1); rc=$?
+  [ "$rc" = 1 ] || { echo "exit code $rc"; echo "$out"; return 1; }
+  echo "$out" | grep -q "^bufferless: TUN device 'bl-typo' does not exist" || { echo "$out"; return 1; }
+  ! ip netns exec "$P-accel" ip link show bl-typo >/dev/null 2>&1 || { echo "a device bl-typo was created"; return 1; }
+}
+check "unknown TUN name: 'TUN device ... does not exist', exit 1, no device made" tun_typo
+
 # --- engine ----------------------------------------------------------------------------------------------------
 ENGINE_PID=
 start_engine() { # start_engine MODE

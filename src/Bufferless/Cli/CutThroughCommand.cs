@@ -64,6 +64,14 @@ internal static class CutThroughCommand
     {
         using var loggers = Logging.Create(level);
         var log = loggers.CreateLogger("cut-through");
+        // TUNSETIFF would create a missing device, one with no address and no routes: the engine would wait forever
+        // for packets that cannot come. A mistyped name gets a clear error instead.
+        if (OperatingSystem.IsLinux() && !File.Exists($"/sys/class/net/{tunName}/tun_flags"))
+        {
+            return ProxyCommand.Fail(Directory.Exists($"/sys/class/net/{tunName}")
+                ? $"'{tunName}' is not a TUN device"
+                : $"TUN device '{tunName}' does not exist: create it first (`bufferless lab up` makes bl-tun with its routes; or `ip tuntap add dev {tunName} mode tun`)");
+        }
         TunDevice device;
         try { device = TunDevice.Open(tunName, offload == TunOffload.Auto); }
         catch (Exception e) when (e is IOException or ArgumentException) { return ProxyCommand.Fail(e.Message); }
