@@ -10,28 +10,37 @@ stop_pidfile() {
   rm -f "$1"
 }
 
-# lab_proxy DLL CERT BACKEND LOG [FLAG...]: starts `bufferless proxy` in the background in bl-accel on 198.18.1.1:443,
-# pinned to TERM_CPU (default 1), with the lab's CERT (ecdsa|rsa), log level Warning and the open-file limit raised;
-# LAB_PROXY_ENV="NAME=VALUE ..." goes into its environment. Its pid is in $! afterwards.
+# lab_proxy DLL CERT BACKEND LOG [FLAG...]: starts `bufferless proxy` in the background in bl-accel on
+# 198.18.1.1:LAB_PROXY_PORT (default 443), pinned to TERM_CPU (default 1), with the lab's CERT (ecdsa|rsa), log level
+# Warning and the open-file limit raised; LAB_PROXY_ENV="NAME=VALUE ..." goes into its environment. Its pid is in $!
+# afterwards.
 lab_proxy() {
   local dll=$1 cert=$2 backend=$3 log=$4; shift 4
   ip netns exec "${NS_ACCEL:-bl-accel}" bash -c "ulimit -n \$(ulimit -Hn); exec env ${LAB_PROXY_ENV:-} taskset -c ${TERM_CPU:-1} \
-      dotnet '$dll' proxy --listen 198.18.1.1:443 --backend $backend --cert '$BENCH_STATE/certs/$cert.crt' \
+      dotnet '$dll' proxy --listen 198.18.1.1:${LAB_PROXY_PORT:-443} --backend $backend --cert '$BENCH_STATE/certs/$cert.crt' \
       --key '$BENCH_STATE/certs/$cert.key' --log-level Warning $*" > "$log" 2>&1 &
 }
 
-# proxy_pid LOG: waits (up to 10 s) until `bufferless proxy` answers on 198.18.1.1:443 and prints its pid; on failure
-# prints LOG to stderr and returns 1.
+# proxy_pid LOG: waits (up to 10 s) until `bufferless proxy` answers on 198.18.1.1:LAB_PROXY_PORT (default 443) and
+# prints its pid; on failure prints LOG to stderr and returns 1.
 proxy_pid() {
-  local pid=
+  local pid= port=${LAB_PROXY_PORT:-443}
   for _ in $(seq 100); do
-    pid=$(pgrep -f "bufferless.dll proxy --listen 198.18.1.1:443" | head -1 || true)
-    [ -n "$pid" ] && ip netns exec "${NS_CLIENT:-bl-client}" bash -c 'exec 3<>/dev/tcp/198.18.1.1/443' 2>/dev/null && { echo "$pid"; return 0; }
+    pid=$(pgrep -f "bufferless.dll proxy --listen 198.18.1.1:$port " | head -1 || true)
+    [ -n "$pid" ] && ip netns exec "${NS_CLIENT:-bl-client}" bash -c "exec 3<>/dev/tcp/198.18.1.1/$port" 2>/dev/null && { echo "$pid"; return 0; }
     sleep 0.1
   done
   { echo "proxy did not start"; cat "$1"; } >&2
   return 1
 }
+
+# full_handshakes PORT SECONDS: new TLS connections with a full handshake and one request to 198.18.1.1:PORT for
+# SECONDS (hs_load.py, 4 processes); prints its summary line (conns=.. failed=..).
+full_handshakes() { ip netns exec bl-client timeout $(($2 + 10)) python3 "$LAB/py/hs_load.py" 198.18.1.1 "$1" "$2" 4 /0b; }
+
+# resumed_connections PORT N: N h2load connections to 198.18.1.1:PORT, 16 at a time, each one request with
+# Connection: close; h2load resumes its TLS session on each reconnect. Prints h2load's output.
+resumed_connections() { ip netns exec bl-client timeout 40 h2load --h1 -n "$2" -c 16 -t 1 -H 'Connection: close' "https://198.18.1.1:$1/0b" 2>&1; }
 
 # breakdown PERF_DATA LABEL: share of a process's perf samples by part (kernel, libcrypto, libssl, JIT, runtime,
 # managed assemblies, the peer's own binary).
@@ -58,14 +67,15 @@ syscalls_per_conn() {
 # active_opens NETNS: TCP connections the namespace has opened so far (Tcp ActiveOpens in /proc/net/snmp).
 active_opens() { ip netns exec "$1" awk '/^Tcp:/ { n++; if (n == 2) print $6 }' /proc/net/snmp; }
 
+
 # profile_handshakes PIDS FILE_PREFIX LABEL_PREFIX: warms a terminator on 198.18.1.1:443 with full handshakes and
 # resumed connections, records perf for each (hs_load.py 6 s; h2load 8000 resumed), prints the share of its samples by
 # part, the backend connections it opened per resumed connection, and its system calls per resumed connection
 # (strace -c over 1000). PIDS: comma-separated. Needs LAB (the shared bench) and OUTDIR; every load is bounded.
 profile_handshakes() {
-  local pids=$1 out="$OUTDIR/$2" label=$3 url=https://198.18.1.1/0b pr st opens0 opens1 p
-  hs() { ip netns exec bl-client timeout $(($1 + 10)) python3 "$LAB/py/hs_load.py" 198.18.1.1 443 "$1" 4 /0b; }
-  resumed() { ip netns exec bl-client timeout 40 h2load --h1 -n "$1" -c 16 -t 1 -H 'Connection: close' "$url" 2>&1 | grep -E '^finished'; }
+  local pids=$1 out="$OUTDIR/$2" label=$3 pr st opens0 opens1 p
+  hs() { full_handshakes 443 "$1"; }
+  resumed() { resumed_connections 443 "$1" | grep -E '^finished'; }
   hs 3 >/dev/null; resumed 4000 >/dev/null   # warm both paths
   perf record -F 2000 -g -p "$pids" -o "${out}full.data" -- sleep 6 >/dev/null 2>&1 &
   pr=$!; hs 6; wait $pr

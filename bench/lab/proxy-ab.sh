@@ -29,20 +29,12 @@ finish() {
 trap finish EXIT
 
 start() { # start DLL PORT ENV LOG: prints the pid once the proxy answers
-  local dll=$1 port=$2 env=$3 log=$4 pid=
-  ip netns exec "${NS_ACCEL:-bl-accel}" bash -c "ulimit -n \$(ulimit -Hn); exec env $env taskset -c ${TERM_CPU:-1} \
-      dotnet '$dll' proxy --listen 198.18.1.1:$port --backend 198.18.2.2:80 --cert '$BENCH_STATE/certs/ecdsa.crt' \
-      --key '$BENCH_STATE/certs/ecdsa.key' --log-level Warning --max-connections 20000" > "$log" 2>&1 &
-  for _ in $(seq 100); do
-    pid=$(pgrep -f "^dotnet .*proxy --listen 198.18.1.1:$port " | head -1 || true)
-    [ -n "$pid" ] && ip netns exec "${NS_CLIENT:-bl-client}" bash -c "exec 3<>/dev/tcp/198.18.1.1/$port" 2>/dev/null && { echo "$pid"; return 0; }
-    sleep 0.1
-  done
-  cat "$log" >&2; return 1
+  LAB_PROXY_PORT=$2 LAB_PROXY_ENV=$3 lab_proxy "$1" ecdsa 198.18.2.2:80 "$4" --max-connections 20000
+  LAB_PROXY_PORT=$2 proxy_pid "$4"
 }
 cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
-resumed() { ip netns exec bl-client timeout 40 h2load --h1 -n "$2" -c 16 -t 1 -H 'Connection: close' "https://198.18.1.1:$1/0b" 2>&1 | awk '/^requests:/{print $8}'; }
-full() { ip netns exec bl-client timeout 20 python3 "$LAB/py/hs_load.py" 198.18.1.1 "$1" 3 4 /0b | sed -E 's/.*conns=([0-9]+) failed=([0-9]+).*/\1 \2/'; }
+resumed() { resumed_connections "$1" "$2" | awk '/^requests:/{print $8}'; }
+full() { full_handshakes "$1" 3 | sed -E 's/.*conns=([0-9]+) failed=([0-9]+).*/\1 \2/'; }
 
 if [ "$A" = haproxy ]; then
   "$LAB/terminator.sh" start haproxy ecdsa >/dev/null
