@@ -50,19 +50,13 @@ public sealed class ProxyServer
         }
     }
 
-    private const int SolSocket = 1, SoReuseAddr = 2; // Linux <asm-generic/socket.h>
-
     /// <summary>A bound, listening socket whose accepted connections have TCP_NODELAY already set.</summary>
     internal static Socket CreateListener(IPEndPoint ep, ProxyOptions options)
     {
         var listener = new Socket(ep.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            // SO_REUSEADDR alone, so that a restart binds while the old connections sit in TIME_WAIT. .NET's ReuseAddress
-            // option also sets SO_REUSEPORT on Linux, and with it a second proxy started on the same address shared the
-            // port silently (the kernel splitting new connections between the two); now it fails with "in use".
-            if (OperatingSystem.IsLinux())
-                listener.SetRawSocketOption(SolSocket, SoReuseAddr, BitConverter.GetBytes(1));
+            TcpHints.ReuseAddress(listener);
             if (ep.AddressFamily == AddressFamily.InterNetworkV6 && ep.Address.Equals(IPAddress.IPv6Any))
                 listener.DualMode = true;
             // Linux copies TCP_NODELAY from the listener to every connection it accepts: one system call per connection

@@ -9,11 +9,14 @@ public class ProxyServerTests
 {
     private static CancellationToken Timeout(int seconds = 30) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
 
+    private static ProxyOptions LoopbackListenOnly() =>
+        new() { Listen = [new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0)], Backends = [] };
+
     [Fact]
     public async Task Listener_AcceptedConnectionsHaveNoDelay()
     {
         // The accept loop relies on Linux copying TCP_NODELAY from the listener (one setsockopt per connection fewer).
-        var options = new ProxyOptions { Listen = [new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0)], Backends = [] };
+        ProxyOptions options = LoopbackListenOnly();
         using Socket listener = ProxyServer.CreateListener(options.Listen[0], options);
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint!, Timeout());
@@ -26,7 +29,7 @@ public class ProxyServerTests
     public void Listener_SecondOnTheSameAddress_FailsAddressInUse()
     {
         // A second instance on the same address must fail, not share the port (SO_REUSEPORT) and split connections.
-        var options = new ProxyOptions { Listen = [new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0)], Backends = [] };
+        ProxyOptions options = LoopbackListenOnly();
         using Socket first = ProxyServer.CreateListener(options.Listen[0], options);
         var taken = (System.Net.IPEndPoint)first.LocalEndPoint!;
         var e = Assert.Throws<SocketException>(() => ProxyServer.CreateListener(taken, options).Dispose());
