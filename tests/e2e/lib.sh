@@ -47,6 +47,13 @@ wait_port() {
   return 1
 }
 
+# exited PID SECONDS: true once PID has exited, false if it still runs after SECONDS.
+exited() {
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  return 1
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 summary() {

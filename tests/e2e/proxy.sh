@@ -221,8 +221,7 @@ check "500 clients stopped after their ClientHello: no read buffer held (allocat
 graceful() {
   local pid; pid=$(pgrep -f -- "--listen 127.0.0.1:$PRSA" | head -1)
   kill -TERM "$pid"
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  echo "still running 5 s after SIGTERM"; return 1
+  exited "$pid" 5 || { echo "still running 5 s after SIGTERM"; return 1; }
 }
 demo() { # README's first command (`bufferless demo`): the curl line it prints works as printed, twice, and Ctrl+C stops it
   local port line body cert1 cert2 pid i sum
@@ -242,8 +241,7 @@ demo() { # README's first command (`bufferless demo`): the curl line it prints w
     sum=$(sha "$E2E_TMP/demo-state/demo-cert.pem")
     [ "$i" = 1 ] && cert1=$sum || cert2=$sum
     kill -INT "$pid"
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && { echo "run $i still running 10 s after Ctrl+C (SIGINT)"; return 1; }
+    exited "$pid" 10 || { echo "run $i still running 10 s after Ctrl+C (SIGINT)"; return 1; }
   done
   [ "$cert1" = "$cert2" ] || { echo "the second run made a new certificate instead of reusing the state folder's"; return 1; }
 }
@@ -267,8 +265,7 @@ drain() { # a download in flight when SIGTERM arrives completes; then the proxy 
   if curl -sS --max-time 3 --cacert ca.pem "https://localhost:$P384/1k" -o /dev/null 2>/dev/null; then echo "still accepting after SIGTERM"; return 1; fi
   wait $dl || { echo "download cut by the stop"; return 1; }
   [ "$(sha dl-during-stop)" = "$SHA_64M" ] || { echo "download corrupted"; return 1; }
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  echo "proxy still running after the drain"; return 1
+  exited "$pid" 5 || { echo "proxy still running after the drain"; return 1; }
 }
 check "SIGTERM drains: stops accepting, in-flight download completes, then exits" drain
 
