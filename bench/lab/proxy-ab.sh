@@ -8,6 +8,9 @@
 #                                                   side, A first in odd rounds and B first in even ones
 #   bench/lab/proxy-ab.sh haproxy B.dll [ROUNDS]   the lab's HAProxy as side A (started by its terminator.sh, ECDSA)
 #   AB_ENV_A / AB_ENV_B="NAME=VALUE ..."            extra environment for one side (same DLL twice: A/B of a setting)
+#   AB_TESTS="resumed full ka"                      the slices of a round and their order (default "resumed full"); ka:
+#                                                   keep-alive, wrk -t2 -c50 -d3s on /1k pinned to CPU 0 beside nginx, as
+#                                                   in the lab's ka test: requests/s and CPU per request
 # Prints one line per slice and the totals; appends them to bench/results/ab-<timestamp>.txt. Needs root and the lab's
 # apt packages (../shared/bench README). Every load is bounded in count and time; 198.18.0.0/15 only. Leaves the lab down.
 set -euo pipefail
@@ -35,6 +38,14 @@ start() { # start DLL PORT ENV LOG: prints the pid once the proxy answers
 cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
 resumed() { resumed_connections "$1" "$2" | awk '/^requests:/{print $8}'; }
 full() { full_handshakes "$1" 3 | sed -E 's/.*conns=([0-9]+) failed=([0-9]+).*/\1 \2/'; }
+# keepalive PORT: prints "REQUESTS ERRORS RATE" of a 3 s wrk run (errors: socket errors and non-2xx answers)
+keepalive() {
+  ip netns exec bl-client timeout 20 taskset -c 0 wrk -t2 -c50 -d3s "https://198.18.1.1:$1/1k" 2>&1 | awk '
+    /requests in/ { n = $1 } /Requests\/sec:/ { r = $2 }
+    /Socket errors/ { gsub(",", ""); e += $4 + $6 + $8 + $10 } /Non-2xx/ { e += $NF }
+    END { printf "%d %d %s\n", n, e + 0, r }'
+}
+TESTS=${AB_TESTS:-resumed full}
 
 if [ "$A" = haproxy ]; then
   "$LAB/terminator.sh" start haproxy ecdsa >/dev/null
@@ -44,25 +55,49 @@ else
 fi
 PB=$(start "$B" 8443 "${AB_ENV_B:-}" "$BENCH_STATE/log/ab-b.log"); PIDS+=("$PB")
 for port in 443 8443; do full "$port" >/dev/null; resumed "$port" 4000 >/dev/null; done # warm both paths of both
+case " $TESTS " in *" ka "*) for port in 443 8443; do keepalive "$port" >/dev/null; done ;; esac
 
 { echo "META date=$(date -u +%FT%TZ) commit=$(git -C "$ROOT" rev-parse --short HEAD) A=$A${AB_ENV_A:+ ($AB_ENV_A)} B=$B${AB_ENV_B:+ ($AB_ENV_B)} rounds=$ROUNDS pids=$PA/$PB"; } | tee "$OUT"
-declare -A ns conns
-for k in Ar Br Af Bf; do ns[$k]=0; conns[$k]=0; done
+declare -A ns conns rate
+for k in Ar Br Af Bf Ak Bk; do ns[$k]=0; conns[$k]=0; rate[$k]=""; done
 for r in $(seq "$ROUNDS"); do
   line="round $r"
   order="A B"; [ $((r % 2)) = 0 ] && order="B A" # alternate, so a drift of the machine's speed favours neither
   for side in $order; do
     pid=$PA port=443; [ "$side" = B ] && { pid=$PB; port=8443; }
-    c0=$(cpu_ns "$pid"); ok=$(resumed "$port" 2000); c1=$(cpu_ns "$pid")
-    [ "${ok:-0}" -gt 0 ] || { echo "resumed load against $side failed" >&2; exit 1; }
-    ns[${side}r]=$(( ${ns[${side}r]} + c1 - c0 )); conns[${side}r]=$(( ${conns[${side}r]} + ok ))
-    line+=" | $side resumed $(( (c1 - c0) / ok / 1000 )) us"
-    c0=$(cpu_ns "$pid"); read -r ok failed < <(full "$port"); c1=$(cpu_ns "$pid")
-    [ "${ok:-0}" -gt 0 ] && [ "${failed:-1}" = 0 ] || { echo "full-handshake load against $side failed" >&2; exit 1; }
-    ns[${side}f]=$(( ${ns[${side}f]} + c1 - c0 )); conns[${side}f]=$(( ${conns[${side}f]} + ok ))
-    line+=" full $(( (c1 - c0) / ok / 1000 )) us"
+    line+=" | $side"
+    for t in $TESTS; do
+      case $t in
+        resumed)
+          c0=$(cpu_ns "$pid"); ok=$(resumed "$port" 2000); c1=$(cpu_ns "$pid")
+          [ "${ok:-0}" -gt 0 ] || { echo "resumed load against $side failed" >&2; exit 1; }
+          ns[${side}r]=$(( ${ns[${side}r]} + c1 - c0 )); conns[${side}r]=$(( ${conns[${side}r]} + ok ))
+          line+=" resumed $(( (c1 - c0) / ok / 1000 )) us" ;;
+        full)
+          c0=$(cpu_ns "$pid"); read -r ok failed < <(full "$port"); c1=$(cpu_ns "$pid")
+          [ "${ok:-0}" -gt 0 ] && [ "${failed:-1}" = 0 ] || { echo "full-handshake load against $side failed" >&2; exit 1; }
+          ns[${side}f]=$(( ${ns[${side}f]} + c1 - c0 )); conns[${side}f]=$(( ${conns[${side}f]} + ok ))
+          line+=" full $(( (c1 - c0) / ok / 1000 )) us" ;;
+        ka)
+          c0=$(cpu_ns "$pid"); read -r ok failed rps < <(keepalive "$port"); c1=$(cpu_ns "$pid")
+          [ "${ok:-0}" -gt 0 ] && [ "${failed:-1}" = 0 ] || { echo "keep-alive load against $side failed" >&2; exit 1; }
+          ns[${side}k]=$(( ${ns[${side}k]} + c1 - c0 )); conns[${side}k]=$(( ${conns[${side}k]} + ok ))
+          rate[${side}k]+=" $rps"
+          line+=" ka $rps req/s $(( (c1 - c0) / ok )) ns/req" ;;
+        *) echo "unknown test in AB_TESTS: $t" >&2; exit 2 ;;
+      esac
+    done
   done
   echo "$line" | tee -a "$OUT"
 done
 us() { awk -v n="${ns[$1]}" -v c="${conns[$1]}" 'BEGIN {printf "%.1f", n / c / 1000}'; }
-echo "total resumed: A $(us Ar) us (${conns[Ar]} conns), B $(us Br) us (${conns[Br]}); full ECDSA: A $(us Af) us (${conns[Af]}), B $(us Bf) us (${conns[Bf]})" | tee -a "$OUT"
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+total="total"
+for t in $TESTS; do
+  case $t in
+    resumed) total+=" | resumed: A $(us Ar) us (${conns[Ar]} conns), B $(us Br) us (${conns[Br]})" ;;
+    full) total+=" | full ECDSA: A $(us Af) us (${conns[Af]}), B $(us Bf) us (${conns[Bf]})" ;;
+    ka) total+=" | keep-alive: A median $(echo "${rate[Ak]}" | median) req/s, $(us Ak) us/req (${conns[Ak]} reqs), B median $(echo "${rate[Bk]}" | median) req/s, $(us Bk) us/req (${conns[Bk]})" ;;
+  esac
+done
+echo "$total" | tee -a "$OUT"
