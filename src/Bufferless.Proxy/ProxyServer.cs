@@ -39,6 +39,9 @@ public sealed class ProxyServer
     /// <summary>New connections use the new configuration; established ones keep theirs (reload).</summary>
     public void UpdateTlsConfig(TlsServerConfig config) => _tlsConfig = config;
 
+    /// <summary>The configuration new connections get (the latest one given to <see cref="UpdateTlsConfig"/>).</summary>
+    public TlsServerConfig TlsConfig => _tlsConfig;
+
     /// <summary>Binds every listen address (throws a clear SocketException when one is taken).</summary>
     public void Bind()
     {

@@ -186,6 +186,49 @@ reload() {
 }
 check "SIGHUP reload: new cert for new connections, download across it intact, bad files refused" reload
 
+# --- Prometheus metrics: the counters at a scrape, certificate expiry following a reload, a bad address refused ------------
+metrics() {
+  cp p256.chain.pem metrics.chain.pem; cp p256.key metrics.key
+  local port mport; port=$(free_port); mport=$(free_port)
+  dotnet "$BUFFERLESS_DLL" proxy --listen "127.0.0.1:$port" --backend "127.0.0.1:$NGINX_PORT" \
+    --cert metrics.chain.pem --key metrics.key --metrics "127.0.0.1:$mport" > metrics.log 2>&1 &
+  local pid=$! rc=0 m
+  wait_port "$port" 30 && curl_sha "$port" /1k "$SHA_1K" && curl_sha "$port" /1k "$SHA_1K" \
+    && python3 "$PY" garbage 127.0.0.1 "$port" 1 || rc=1
+  cp p384.chain.pem metrics.chain.pem; cp p384.key metrics.key
+  kill -HUP $pid; sleep 0.5
+  m=$(curl -sS --max-time 10 "http://127.0.0.1:$mport/metrics") || rc=1
+  kill $pid; wait $pid 2>/dev/null
+  [ $rc -eq 0 ] || { echo "requests or scrape failed"; cat metrics.log; return 1; }
+  value() { awk -v k="$1" '$1 == k { print $2 }' <<<"$m"; }
+  expect() { [ "$(value "$1")" = "$2" ] || { echo "$1 = '$(value "$1")', expected $2"; return 1; }; }
+  # Accepted: wait_port's probe, the two requests and the garbage client.
+  expect bufferless_proxy_connections_accepted_total 4 && expect bufferless_proxy_handshakes_total 2 \
+    && expect bufferless_proxy_tls_failures_total 1 && expect bufferless_proxy_connections_active 0 \
+    && expect bufferless_reloads_total 1 && expect bufferless_reload_failures_total 0 || return 1
+  [ "$(value bufferless_proxy_client_sent_bytes_total)" -gt 2048 ] || { echo "bytes to clients: $(value bufferless_proxy_client_sent_bytes_total)"; return 1; }
+  # After the reload only the new certificate is listed, with its notAfter.
+  local expiry want; expiry=$(grep '^bufferless_certificate_expiry_timestamp_seconds{' <<<"$m")
+  want=$(date -u -d "$(openssl x509 -in p384.crt -noout -enddate | cut -d= -f2)" +%s)
+  [ "$(wc -l <<<"$expiry")" -eq 1 ] && [ "${expiry##* }" = "$want" ] || { echo "expiry series: $expiry (want $want)"; return 1; }
+  grep -q '^process_cpu_seconds_total ' <<<"$m" && grep -q '^bufferless_build_info{version=' <<<"$m" \
+    || { echo "no process or build metrics"; return 1; }
+}
+check "--metrics: Prometheus counters at a scrape, certificate expiry after a reload" metrics
+metrics_in_use() {
+  local mport out rc; mport=$(free_port)
+  python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(30)' "$mport" &
+  local holder=$!; sleep 0.3
+  out=$(timeout 20 dotnet "$BUFFERLESS_DLL" proxy --listen 127.0.0.1:0 --backend "127.0.0.1:$NGINX_PORT" --cert p256.chain.pem \
+    --key p256.key --metrics "127.0.0.1:$mport" --warmup 0 2>&1); rc=$?
+  kill $holder; wait $holder 2>/dev/null
+  [ $rc -eq 1 ] && grep -q "^bufferless: cannot serve metrics on 127.0.0.1:$mport" <<<"$out" || { echo "exit $rc: $out"; return 1; }
+  out=$(timeout 20 dotnet "$BUFFERLESS_DLL" proxy --listen 127.0.0.1:0 --backend "127.0.0.1:$NGINX_PORT" --cert p256.chain.pem \
+    --key p256.key --metrics nonsense --warmup 0 2>&1); rc=$?
+  [ $rc -eq 1 ] && grep -q "^bufferless: --metrics: 'nonsense' is not ADDR:PORT" <<<"$out" || { echo "exit $rc: $out"; return 1; }
+}
+check "--metrics on an address in use or malformed: one-line error, exit 1" metrics_in_use
+
 # --- start-up warm-up and counters --------------------------------------------------------------------------------------
 # At start each proxy runs a full and a resumed handshake in memory against its own certificate (a libssl client
 # through SslStream), so the resumed count also shows a libssl client resuming with our ticket.

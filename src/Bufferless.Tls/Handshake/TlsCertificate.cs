@@ -23,9 +23,12 @@ public sealed class TlsCertificate : IDisposable
     private readonly EvpSigner? _signer;
     private readonly Lock _signLock = new();
 
-    private TlsCertificate(IReadOnlyList<byte[]> chain, AsymmetricAlgorithm? key, TlsCertificateKeyType keyType, IReadOnlyList<string> names)
+    private TlsCertificate(IReadOnlyList<byte[]> chain, AsymmetricAlgorithm? key, TlsCertificateKeyType keyType, IReadOnlyList<string> names,
+        string subject, DateTimeOffset notAfter)
     {
         Chain = chain;
+        Subject = subject;
+        NotAfter = notAfter;
         _key = key;
         _signer = key is null ? null : EvpSigner.TryCreate(key);
         KeyType = keyType;
@@ -42,6 +45,12 @@ public sealed class TlsCertificate : IDisposable
     /// leaf's DNS subjectAltNames, else its CN. A leading "*." is a wildcard for exactly one label (RFC 6125 §6.4.3).
     /// </summary>
     public IReadOnlyList<string> Names { get; }
+
+    /// <summary>The leaf's subject distinguished name, e.g. "CN=example.com" (for logs and metrics).</summary>
+    public string Subject { get; }
+
+    /// <summary>When the leaf certificate expires (its notAfter).</summary>
+    public DateTimeOffset NotAfter { get; }
 
     /// <summary>
     /// Test hook: produce the signature instead of the key (the RFC 8448 test injects the RFC's RSA-PSS signature,
@@ -127,7 +136,7 @@ public sealed class TlsCertificate : IDisposable
         };
         CheckKeyMatches(key, leaf);
         IReadOnlyList<string> list = names?.Select(n => n.TrimEnd('.').ToLowerInvariant()).ToArray() ?? NamesOf(leaf);
-        return new TlsCertificate(chain, key, type, list);
+        return new TlsCertificate(chain, key, type, list, leaf.Subject, new DateTimeOffset(leaf.NotAfter.ToUniversalTime(), TimeSpan.Zero));
     }
 
     /// <summary>Signs a test message with the private key and verifies it with the leaf's public key, so a mismatched pair fails at load.</summary>
@@ -174,7 +183,7 @@ public sealed class TlsCertificate : IDisposable
 
     /// <summary>A certificate whose signatures come from <paramref name="signer"/> (known-answer tests, external keys).</summary>
     internal static TlsCertificate FromSigner(IReadOnlyList<byte[]> chain, TlsCertificateKeyType keyType, Func<TlsSignatureScheme, byte[], byte[]> signer) =>
-        new(chain, null, keyType, []) { SignatureOverride = signer };
+        new(chain, null, keyType, [], "", DateTimeOffset.MaxValue) { SignatureOverride = signer };
 
     /// <summary>How well <paramref name="host"/> matches <see cref="Names"/>: 2 exact, 1 wildcard, 0 none (case-insensitive).</summary>
     public int MatchName(string host)

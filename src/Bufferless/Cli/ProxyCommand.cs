@@ -42,7 +42,7 @@ internal static class ProxyCommand
             }
             var loader = tls.CreateLoader(parse);
             var options = common.Build(parse, listenEps, backendEps);
-            return await RunAsync(options, loader, common.GetLogLevel(parse), onStarted: null).ConfigureAwait(false);
+            return await RunAsync(options, loader, common.GetLogLevel(parse), onStarted: null, common.GetMetrics(parse)).ConfigureAwait(false);
         });
         return cmd;
     }
@@ -51,6 +51,24 @@ internal static class ProxyCommand
     {
         Console.Error.WriteLine("bufferless: " + message);
         return 1;
+    }
+
+    /// <summary>The proxy's counters (the SIGUSR1 line) as Prometheus metrics, read at each scrape.</summary>
+    private static void RegisterMetrics(MetricsEndpoint m, ProxyServer server, Func<long> reloads, Func<long> reloadFailures)
+    {
+        ProxyStats s = server.Stats;
+        m.Counter("bufferless_proxy_connections_accepted_total", "Client connections accepted.", () => s.Accepted.Value);
+        m.Gauge("bufferless_proxy_connections_active", "Client connections open now.", () => server.ActiveConnections);
+        m.Gauge("bufferless_proxy_connections_max", "The --max-connections limit; accepting pauses at it.", () => server.Options.MaxConnections);
+        m.Counter("bufferless_proxy_handshakes_total", "TLS handshakes completed (full and resumed).", () => s.Handshakes.Value);
+        m.Counter("bufferless_proxy_resumed_total", "Connections whose handshake resumed a session (counted when they end).", () => s.Resumed.Value);
+        m.Counter("bufferless_proxy_tls_failures_total", "Connections ended by a TLS error (an alert sent or received, a bad record).", () => s.TlsFailures.Value);
+        m.Counter("bufferless_proxy_backend_connect_failures_total", "Backend connections that could not be made.", () => s.BackendConnectFailures.Value);
+        m.Counter("bufferless_proxy_client_received_bytes_total", "TLS bytes received from clients (counted when a connection ends).", () => s.BytesFromClients.Value);
+        m.Counter("bufferless_proxy_client_sent_bytes_total", "TLS bytes sent to clients (counted when a connection ends).", () => s.BytesToClients.Value);
+        m.Counter("bufferless_reloads_total", "SIGHUP reloads that took effect.", reloads);
+        m.Counter("bufferless_reload_failures_total", "SIGHUP reloads refused (the running configuration was kept).", reloadFailures);
+        m.CertificateExpiry(() => server.TlsConfig.Certificates.Select(c => (c.Subject, c.NotAfter)));
     }
 
     internal static bool TryLoadCertificate(FileInfo certFile, FileInfo keyFile, out TlsCertificate? certificate, out string error)
@@ -73,7 +91,8 @@ internal static class ProxyCommand
         return false;
     }
 
-    internal static async Task<int> RunAsync(ProxyOptions options, TlsConfigLoader tls, LogLevel level, Action<ProxyServer>? onStarted)
+    internal static async Task<int> RunAsync(ProxyOptions options, TlsConfigLoader tls, LogLevel level, Action<ProxyServer>? onStarted,
+        string? metricsAddress = null)
     {
         if (!tls.TryLoad(out var config, out string error))
             return Fail(error);
@@ -88,6 +107,15 @@ internal static class ProxyCommand
             else
                 log.LogInformation("warm-up skipped after {Handshakes} handshakes: {Reason}", warm.Handshakes, warm.Failure);
         }
+        long reloads = 0, reloadFailures = 0;
+        MetricsEndpoint? metrics = null;
+        if (metricsAddress is not null)
+        {
+            if (!MetricsEndpoint.TryStart(metricsAddress, m => RegisterMetrics(m, server, () => reloads, () => reloadFailures), out metrics, out error))
+                return Fail(error);
+            log.LogInformation("metrics on {Url}", metrics!.Url);
+        }
+        using var metricsLifetime = metrics;
         try
         {
             server.Bind();
@@ -105,10 +133,12 @@ internal static class ProxyCommand
             if (tls.TryLoad(out var fresh, out string reason))
             {
                 server.UpdateTlsConfig(fresh!);
+                Interlocked.Increment(ref reloads);
                 log.LogInformation("reload: {What}", tls.Describe());
             }
             else
             {
+                Interlocked.Increment(ref reloadFailures);
                 log.LogError("reload failed, keeping the running configuration: {Reason}", reason);
             }
         });
@@ -139,6 +169,7 @@ internal sealed class CommonProxyOptions
         Description = "In-memory TLS handshakes (a full one, then resumed ones) run at start, so the first clients do not wait for the handshake code to compile. 0 turns it off.",
         DefaultValueFactory = _ => 2,
     };
+    private readonly Option<string?> _metrics = MetricsEndpoint.CreateOption();
     private readonly Option<Microsoft.Extensions.Logging.LogLevel> _logLevel = new("--log-level") { Description = "Trace, Debug, Information (one line per connection), Warning, Error, None.", DefaultValueFactory = _ => Microsoft.Extensions.Logging.LogLevel.Information };
 
     public void AddTo(Command cmd)
@@ -152,10 +183,13 @@ internal sealed class CommonProxyOptions
         _proxyProtocol.AcceptOnlyFromAmong("v1", "v2");
         cmd.Options.Add(_proxyProtocol);
         cmd.Options.Add(_warmup);
+        cmd.Options.Add(_metrics);
         cmd.Options.Add(_logLevel);
     }
 
     public LogLevel GetLogLevel(ParseResult parse) => parse.GetValue(_logLevel);
+
+    public string? GetMetrics(ParseResult parse) => parse.GetValue(_metrics);
 
     public ProxyOptions Build(ParseResult parse, IReadOnlyList<IPEndPoint> listen, IReadOnlyList<EndPoint> backends) => new()
     {

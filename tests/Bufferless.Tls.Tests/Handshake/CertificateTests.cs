@@ -30,6 +30,18 @@ public class CertificateTests
     }
 
     [Fact]
+    public void FromPem_SubjectAndNotAfter_AreTheLeafs()
+    {
+        var leaf = TestCertificates.LeafFor(TlsCertificateKeyType.EcdsaP256);
+        using var certificate = TlsCertificate.FromPem(leaf.ExportCertificatePem() + "\n" + TestCertificates.Ca.ExportCertificatePem(),
+            leaf.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        Assert.Equal(leaf.Subject, certificate.Subject);
+        Assert.NotEqual(TestCertificates.Ca.Subject, certificate.Subject);
+        Assert.Equal(new DateTimeOffset(leaf.NotAfter.ToUniversalTime()), certificate.NotAfter);
+        Assert.Equal(TimeSpan.Zero, certificate.NotAfter.Offset);
+    }
+
+    [Fact]
     public void Supports_Tls13Rules_NoPkcs1AndCurveMustMatch()
     {
         using var p256 = TestCertificates.Create(TlsCertificateKeyType.EcdsaP256);
