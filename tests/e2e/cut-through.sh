@@ -53,8 +53,10 @@ check "unknown TUN name: 'TUN device ... does not exist', exit 1, no device made
 
 # --- engine ----------------------------------------------------------------------------------------------------
 ENGINE_PID=
+METRICS_PORT=19100 # in the accel namespace
 start_engine() { # start_engine MODE
-  ip netns exec "$P-accel" "${B[@]}" cut-through --tun bl-tun --cert "$CA" --key "$KEY" --mode "$1" > "engine-$1.log" 2>&1 &
+  ip netns exec "$P-accel" "${B[@]}" cut-through --tun bl-tun --cert "$CA" --key "$KEY" --mode "$1" \
+    --metrics "127.0.0.1:$METRICS_PORT" > "engine-$1.log" 2>&1 &
   ENGINE_PID=$!
   local i
   for ((i = 0; i < 100; i++)); do grep -q "cut-through on" "engine-$1.log" 2>/dev/null && return 0; sleep 0.1; done
@@ -129,6 +131,21 @@ flip_bit() { # a flipped ciphertext bit: alert to the client, RST to the server,
   counters "$1" | grep -q "tagfail=[1-9]" || { echo "tag failure not counted: $(counters "$1")"; return 1; }
 }
 
+engine_metrics() { # engine_metrics MODE: a --metrics scrape agrees with the SIGUSR1 counters after the mode's checks
+  local m line hs
+  m=$(ip netns exec "$P-accel" curl -sS --max-time 10 "http://127.0.0.1:$METRICS_PORT/metrics") || return 1
+  line=$(counters "$1"); hs=$(grep -o "handshakes=[0-9]*" <<<"$line" | cut -d= -f2)
+  value() { awk -v k="$1" '$1 == k { print $2 }' <<<"$m"; }
+  at_least() { awk -v v="$(value "$1")" -v min="$2" 'BEGIN { exit !(v != "" && v + 0 >= min) }' || { echo "$1 = '$(value "$1")', expected >= $2"; return 1; }; }
+  [ -n "$hs" ] && [ "$(value bufferless_engine_handshakes_total)" = "$hs" ] \
+    || { echo "handshakes: metrics '$(value bufferless_engine_handshakes_total)', counters line '$hs'"; return 1; }
+  at_least bufferless_engine_handshakes_total 8 && at_least bufferless_engine_tag_failures_total 1 \
+    && at_least bufferless_engine_server_to_client_bytes_total $((256 << 20)) && at_least bufferless_engine_records_decrypted_total 1 \
+    && at_least bufferless_engine_packets_in_total 1 && at_least bufferless_engine_flows_max 16 || return 1
+  grep -q '^bufferless_engine_drops_total{reason="malformed"} ' <<<"$m" && grep -q '^bufferless_engine_flows{state="established"} ' <<<"$m" \
+    && grep -q '^bufferless_certificate_expiry_timestamp_seconds{' <<<"$m" || { echo "series missing"; return 1; }
+}
+
 SHA_1K=$(sha "$STATE/www/1k"); SHA_1M=$(sha "$STATE/www/1m"); SHA_256M=$(sha "$STATE/www/256m")
 for mode in verified bufferless; do
   echo "-- mode $mode"
@@ -143,6 +160,7 @@ for mode in verified bufferless; do
   done
   check "$mode: nginx access log shows the client's real IPv4 and IPv6 addresses" real_address
   check "$mode: flipped ciphertext bit -> bad_record_mac alert to the client, RST to the server" flip_bit $mode
+  check "$mode: --metrics scrape matches the counters (handshakes, bytes, tag failures, drops, flows, expiry)" engine_metrics $mode
   # Transfers through the fault hop (2% loss, 1% duplication, 5% reordering; each curl bounded by --max-time). The
   # upload with loss on both sides runs in bufferless mode only: in verified mode a Linux client that timed out at the
   # end of its upload with nothing left for the engine to SACK still stalls now and then (1 in 25,

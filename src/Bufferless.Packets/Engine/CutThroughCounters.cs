@@ -113,6 +113,9 @@ public sealed class CutThroughCounters
     /// <summary>Rewinds to before a client KeyUpdate that went back to the read key in force there.</summary>
     public long ReadKeyRestores;
 
+    /// <summary>All buffer bytes the engine holds now (every kind of hold above; they share the global hold budget).</summary>
+    public long HeldBytesTotal => HeldBytes + PartialHeldBytes + WindowHeldBytes + ReorderHeldBytes + ClientHeldBytes + PartAckCopyBytes;
+
     public long Drops(DropReason reason) => _drops[(int)reason];
     internal void Drop(DropReason reason) => _drops[(int)reason]++;
 

@@ -439,7 +439,7 @@ public sealed partial class CutThroughEngine : IPacketEngine, IDisposable
     }
 
     /// <summary>Everything held under the global budget (DESIGN.md invariant 4).</summary>
-    private long HeldTotal => Counters.HeldBytes + Counters.PartialHeldBytes + Counters.WindowHeldBytes + Counters.ReorderHeldBytes + Counters.ClientHeldBytes + Counters.PartAckCopyBytes;
+    private long HeldTotal => Counters.HeldBytesTotal;
 
     private bool TryHold(int h, int bytes)
     {

@@ -36,9 +36,10 @@ internal static class CutThroughCommand
             DefaultValueFactory = _ => TunOffload.Auto,
         };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error, None.", DefaultValueFactory = _ => LogLevel.Information };
+        var metrics = MetricsEndpoint.CreateOption();
         var cmd = new Command("cut-through", "Run the cut-through packet engine (TLS terminated packet by packet) on a TUN device. Needs CAP_NET_ADMIN.")
         {
-            tun, cert, key, mode, tlsPort, plainPort, maxFlows, offload, logLevel,
+            tun, cert, key, mode, tlsPort, plainPort, maxFlows, offload, metrics, logLevel,
         };
         cmd.SetAction(p =>
         {
@@ -52,7 +53,7 @@ internal static class CutThroughCommand
                 PlainPort = p.GetValue(plainPort),
                 MaxFlows = Math.Max(16, p.GetValue(maxFlows)),
             };
-            return Run(p.GetValue(tun)!, options, p.GetValue(offload), p.GetValue(logLevel));
+            return Run(p.GetValue(tun)!, options, p.GetValue(offload), p.GetValue(logLevel), p.GetValue(metrics));
         });
         return cmd;
     }
@@ -60,7 +61,7 @@ internal static class CutThroughCommand
     /// <summary>Handshakes since the last trim that make an idle moment worth a full collection.</summary>
     private const int TrimAfterHandshakes = 256;
 
-    private static int Run(string tunName, CutThroughOptions options, TunOffload offload, LogLevel level)
+    private static int Run(string tunName, CutThroughOptions options, TunOffload offload, LogLevel level, string? metricsAddress)
     {
         using var loggers = Logging.Create(level);
         var log = loggers.CreateLogger("cut-through");
@@ -103,6 +104,14 @@ internal static class CutThroughCommand
                         done, before, Environment.WorkingSet, Environment.TickCount64 - t0);
                 },
             };
+            MetricsEndpoint? metrics = null;
+            if (metricsAddress is not null)
+            {
+                if (!MetricsEndpoint.TryStart(metricsAddress, m => RegisterMetrics(m, engine, loop, sink, options), out metrics, out string error))
+                    return ProxyCommand.Fail(error);
+                log.LogInformation("metrics on {Url}", metrics!.Url);
+            }
+            using var metricsLifetime = metrics;
             var counters = loggers.CreateLogger(Logging.CountersCategory);
             void Report() => counters.LogInformation("counters: {Counters}; tun read={Read} super_packets={Super} segments={Segments} offload_errors={OffloadErrors} written={Written} writes={Writes} write_failed={Failed} acks_superseded={AcksSuperseded} wakeups={Wakeups}",
                 engine.Counters, loop.PacketsRead, loop.SuperPackets, loop.Segments, loop.OffloadErrors, sink.Sent, sink.Writes, sink.Failed, sink.AcksSuperseded, loop.Wakeups);
@@ -122,6 +131,41 @@ internal static class CutThroughCommand
             Report();
         }
         return 0;
+    }
+
+    /// <summary>
+    /// The engine's counters (the SIGUSR1 line) as Prometheus metrics. They are plain fields the packet thread writes;
+    /// a scrape reads them as they are (a value may lag by a packet).
+    /// </summary>
+    private static void RegisterMetrics(MetricsEndpoint m, CutThroughEngine engine, PacketLoop loop, TunPacketSink sink, CutThroughOptions options)
+    {
+        CutThroughCounters c = engine.Counters;
+        m.Counter("bufferless_engine_packets_in_total", "Packets the engine handled (after GSO super-packets are cut).", () => c.PacketsIn);
+        m.Counter("bufferless_engine_packets_out_total", "Packets the engine sent.", () => c.PacketsOut);
+        m.Counter("bufferless_engine_passed_through_total", "Server-port packets of flows the engine does not translate, sent on unchanged.", () => c.PassedThrough);
+        m.Counter("bufferless_engine_tun_reads_total", "Reads from the TUN device.", () => loop.PacketsRead);
+        m.Counter("bufferless_engine_tun_write_failures_total", "Packets the TUN device refused.", () => sink.Failed);
+        m.Counter("bufferless_engine_flows_created_total", "TCP flows the engine started to track.", () => c.FlowsCreated);
+        m.Gauge("bufferless_engine_flows", "Flows in the table now, by state.", "state",
+            () => Enum.GetValues<Packets.Flows.FlowState>().Where(s => s != Packets.Flows.FlowState.Free)
+                .Select(s => (MetricsEndpoint.SnakeCase(s.ToString()), (double)c.Flows(s))));
+        m.Gauge("bufferless_engine_flows_max", "The --max-flows table size.", () => options.MaxFlows);
+        m.Counter("bufferless_engine_flows_expired_total", "Flows ended by a timeout: idle, closing (a normal end after both FINs) or handshake.", "timeout",
+            () => [("idle", c.FlowsExpiredIdle), ("closing", c.FlowsExpiredClosing), ("handshake", c.FlowsExpiredHandshake)]);
+        m.Counter("bufferless_engine_handshakes_total", "TLS handshakes completed.", () => c.HandshakesCompleted);
+        m.Counter("bufferless_engine_handshake_failures_total", "TLS handshakes that failed (an alert sent).", () => c.HandshakesFailed);
+        m.Counter("bufferless_engine_records_decrypted_total", "Client records decrypted.", () => c.RecordsDecrypted);
+        m.Counter("bufferless_engine_records_encrypted_total", "Server segments encrypted into records.", () => c.RecordsEncrypted);
+        m.Counter("bufferless_engine_records_reencrypted_total", "Server retransmissions encrypted again under their original record numbers.", () => c.RetransmissionsReEncrypted);
+        m.Counter("bufferless_engine_client_to_server_bytes_total", "Plaintext bytes forwarded to servers.", () => c.BytesClientToServer);
+        m.Counter("bufferless_engine_server_to_client_bytes_total", "Plaintext bytes encrypted for clients.", () => c.BytesServerToClient);
+        m.Counter("bufferless_engine_tag_failures_total", "Client records whose authentication tag did not verify.", () => c.TagFailures);
+        m.Counter("bufferless_engine_resets_total", "RSTs seen, by the side that sent them.", "from",
+            () => [("client", c.ResetsFromClient), ("server", c.ResetsFromServer)]);
+        m.Counter("bufferless_engine_drops_total", "Packets dropped, by reason.", "reason",
+            () => Enum.GetValues<DropReason>().Select(r => (MetricsEndpoint.SnakeCase(r.ToString()), c.Drops(r))));
+        m.Gauge("bufferless_engine_held_bytes", "Buffer bytes the engine holds now (out-of-order, window and retransmission holds).", () => c.HeldBytesTotal);
+        m.CertificateExpiry(() => options.TlsConfig.Certificates.Select(cert => (cert.Subject, cert.NotAfter)));
     }
 }
 

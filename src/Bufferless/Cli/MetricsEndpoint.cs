@@ -85,6 +85,32 @@ internal sealed class MetricsEndpoint : IDisposable
         Registry.AddBeforeCollectCallback(() => counter.IncTo(read()));
     }
 
+    /// <summary>A counter with one label, one series per value <paramref name="read"/> yields (each monotonic).</summary>
+    public void Counter(string name, string help, string label, Func<IEnumerable<(string Value, long Count)>> read)
+    {
+        var counter = Factory.CreateCounter(name, help, [label]);
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            foreach (var (value, count) in read())
+                counter.WithLabels(value).IncTo(count);
+        });
+    }
+
+    /// <summary>A gauge with one label, one series per value <paramref name="read"/> yields.</summary>
+    public void Gauge(string name, string help, string label, Func<IEnumerable<(string Value, double Amount)>> read)
+    {
+        var gauge = Factory.CreateGauge(name, help, [label]);
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            foreach (var (value, amount) in read())
+                gauge.WithLabels(value).Set(amount);
+        });
+    }
+
+    /// <summary>"TableFull" -> "table_full": enum names as Prometheus label values.</summary>
+    public static string SnakeCase(string name) =>
+        string.Concat(name.Select((c, i) => char.IsUpper(c) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(c) : c.ToString()));
+
     /// <summary>A gauge set from <paramref name="read"/> at each scrape.</summary>
     public void Gauge(string name, string help, Func<double> read)
     {
