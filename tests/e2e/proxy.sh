@@ -229,6 +229,25 @@ metrics_in_use() {
 }
 check "--metrics on an address in use or malformed: one-line error, exit 1" metrics_in_use
 
+# --- --check: the configuration is loaded and shown, nothing is bound; expiry warnings (the e2e certificates last 2 days)
+config_check() {
+  local port out rc; port=$(free_port)
+  out=$(timeout 20 dotnet "$BUFFERLESS_DLL" proxy --listen "127.0.0.1:$port" --backend "127.0.0.1:$NGINX_PORT" \
+    --cert p256.chain.pem --key p256.key --cert rsa.chain.pem --key rsa.key --alpn http/1.1 --check 2>&1); rc=$?
+  [ $rc -eq 0 ] || { echo "exit $rc: $out"; return 1; }
+  grep -q "^configuration ok$" <<<"$out" && grep -q "^  certificate CN=localhost (ECDSA P-256), names localhost, expires 20" <<<"$out" \
+    && grep -q "^  certificate CN=localhost (RSA)" <<<"$out" && grep -q "ALPN http/1.1" <<<"$out" \
+    && grep -q "^warning: certificate CN=localhost expires on " <<<"$out" || { echo "$out"; return 1; }
+  ! ss -Hltn "sport = :$port" | grep -q . || { echo "--check left a listener on $port"; return 1; }
+  out=$(timeout 20 dotnet "$BUFFERLESS_DLL" proxy --listen "127.0.0.1:$port" --backend "127.0.0.1:$NGINX_PORT" \
+    --cert p256.chain.pem --key rsa.key --check 2>&1); rc=$?
+  [ $rc -eq 1 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q "^bufferless: bad certificate or key (p256.chain.pem, rsa.key): " <<<"$out" \
+    && ! grep -q "Parameter" <<<"$out" || { echo "exit $rc: $out"; return 1; }
+  # The running proxies warned about the same at start.
+  grep -q "warn: .*certificate CN=localhost expires on" proxy-p256.log || { echo "no expiry warning at start:"; head -5 proxy-p256.log; return 1; }
+}
+check "--check: shows the certificates, ALPN and expiry, binds nothing; a bad key: one line, exit 1; start warns of expiry" config_check
+
 # --- start-up warm-up and counters --------------------------------------------------------------------------------------
 # At start each proxy runs a full and a resumed handshake in memory against its own certificate (a libssl client
 # through SslStream), so the resumed count also shows a libssl client resuming with our ticket.

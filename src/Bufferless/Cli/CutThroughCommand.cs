@@ -78,6 +78,8 @@ internal static class CutThroughCommand
         catch (Exception e) when (e is IOException or ArgumentException) { return ProxyCommand.Fail(e.Message); }
         using var ownedDevice = device;
         if (device.OffloadError is not null) log.LogWarning("TUN offload not enabled ({Error}); one packet per read and write", device.OffloadError);
+        foreach (string warning in CertificateExpiry.Warnings(options.TlsConfig.Certificates, DateTimeOffset.UtcNow))
+            log.LogWarning("{Warning}", warning);
         // The engine's handshakes run the same TLS server code: compile it before the first client (no tickets here).
         var warm = HandshakeWarmup.Run(options.TlsConfig, rounds: 1);
         log.LogInformation("warm-up: {Handshakes} in-memory handshake in {Ms:F0} ms{Failure}", warm.Handshakes, warm.Elapsed.TotalMilliseconds,

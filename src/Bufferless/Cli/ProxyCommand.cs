@@ -16,11 +16,16 @@ internal static class ProxyCommand
     {
         var listen = new Option<string[]>("--listen") { Description = "Address to accept TLS on, ADDR:PORT (repeatable), e.g. 0.0.0.0:443, [::]:443.", Required = true, AllowMultipleArgumentsPerToken = false };
         var backend = new Option<string[]>("--backend") { Description = "Plain-TCP backend HOST:PORT (repeatable; round robin).", Required = true };
+        var check = new Option<bool>("--check")
+        {
+            Description = "Check the configuration and exit (0 when it would start, 1 with the reason when not): certificates and keys, "
+                + "ticket keys, client CAs, addresses. Prints what would be served and when each certificate expires. Binds nothing.",
+        };
         var tls = new TlsOptions();
         var common = new CommonProxyOptions();
         var cmd = new Command("proxy", "Run the socket full proxy: terminates TLS and forwards plaintext to the backends. Needs no privileges. SIGHUP reloads certificates and ticket keys, SIGUSR1 logs the counters, SIGTERM drains and stops.")
         {
-            listen, backend,
+            listen, backend, check,
         };
         tls.AddTo(cmd);
         common.AddTo(cmd);
@@ -42,10 +47,43 @@ internal static class ProxyCommand
             }
             var loader = tls.CreateLoader(parse);
             var options = common.Build(parse, listenEps, backendEps);
+            if (parse.GetValue(check))
+                return Check(options, loader, common.GetMetrics(parse));
             return await RunAsync(options, loader, common.GetLogLevel(parse), onStarted: null, common.GetMetrics(parse)).ConfigureAwait(false);
         });
         return cmd;
     }
+
+    /// <summary>
+    /// <c>--check</c>: loads everything a start would load (as SIGHUP reloads do) and prints it, like <c>nginx -t</c>
+    /// or <c>haproxy -c</c>, without binding: a running instance may hold the addresses.
+    /// </summary>
+    internal static int Check(ProxyOptions options, TlsConfigLoader tls, string? metricsAddress)
+    {
+        if (!tls.TryLoad(out var config, out string error))
+            return Fail(error);
+        if (metricsAddress is not null && !EndPoints.TryParseListen(metricsAddress, out _, out error))
+            return Fail("--metrics: " + error);
+        var now = DateTimeOffset.UtcNow;
+        Console.WriteLine("configuration ok");
+        Console.WriteLine($"  listen   {string.Join(", ", options.Listen)}");
+        Console.WriteLine($"  backends {string.Join(", ", options.Backends)}");
+        foreach (var c in config!.Certificates)
+            Console.WriteLine($"  certificate {c.Subject} ({Describe(c.KeyType)}), names {string.Join(", ", c.Names)}, expires {c.NotAfter:yyyy-MM-dd HH:mm} UTC ({CertificateExpiry.Remaining(c.NotAfter - now)})");
+        Console.WriteLine($"  TLS {(config.AllowTls12 ? "1.2 and 1.3" : "1.3 only")}, ALPN {(config.ApplicationProtocols is { Count: > 0 } a ? string.Join(",", a) : "none")}, "
+            + $"tickets {(config.TicketKeys is null ? "off" : config.TicketKeys.RotationInterval is { } every ? $"on (random keys, new every {every.TotalHours:0.#} h)" : $"on ({config.TicketKeys.KeyCount} key(s) from the file)")}, "
+            + $"client certificates {config.ClientAuth.ToString().ToLowerInvariant()}");
+        foreach (string warning in CertificateExpiry.Warnings(config.Certificates, now))
+            Console.WriteLine("warning: " + warning);
+        return 0;
+    }
+
+    private static string Describe(TlsCertificateKeyType type) => type switch
+    {
+        TlsCertificateKeyType.EcdsaP256 => "ECDSA P-256",
+        TlsCertificateKeyType.EcdsaP384 => "ECDSA P-384",
+        _ => "RSA",
+    };
 
     internal static int Fail(string message)
     {
@@ -86,7 +124,9 @@ internal static class ProxyCommand
         }
         catch (Exception e) when (e is CryptographicException or ArgumentException or NotSupportedException)
         {
-            error = $"bad certificate or key ({certFile.Name}, {keyFile.Name}): {e.Message}";
+            // An ArgumentException's message ends with " (Parameter 'keyPem')": not for an operator's eyes.
+            string reason = e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "") : e.Message;
+            error = $"bad certificate or key ({certFile.Name}, {keyFile.Name}): {reason}";
         }
         return false;
     }
@@ -99,6 +139,8 @@ internal static class ProxyCommand
         using var loggers = Logging.Create(level);
         var log = loggers.CreateLogger("Bufferless");
         var server = new ProxyServer(options, config!, loggers);
+        foreach (string warning in CertificateExpiry.Warnings(config!.Certificates, DateTimeOffset.UtcNow))
+            log.LogWarning("{Warning}", warning);
         if (options.WarmupHandshakes > 0)
         {
             var warm = HandshakeWarmup.Run(config!, options.WarmupHandshakes);
@@ -135,6 +177,8 @@ internal static class ProxyCommand
                 server.UpdateTlsConfig(fresh!);
                 Interlocked.Increment(ref reloads);
                 log.LogInformation("reload: {What}", tls.Describe());
+                foreach (string warning in CertificateExpiry.Warnings(fresh!.Certificates, DateTimeOffset.UtcNow))
+                    log.LogWarning("{Warning}", warning);
             }
             else
             {
