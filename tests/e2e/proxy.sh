@@ -248,6 +248,35 @@ config_check() {
 }
 check "--check: shows the certificates, ALPN and expiry, binds nothing; a bad key: one line, exit 1; start warns of expiry" config_check
 
+# --- a response file as the configuration file; JSON logs ----------------------------------------------------------------
+response_file() {
+  local port out rc; port=$(free_port)
+  printf '%s\n' "# flags, one or more per line" "--listen 127.0.0.1:$port" "--backend 127.0.0.1:$NGINX_PORT" \
+    "--cert p256.chain.pem" "--key p256.key" "--log-format json" > proxy.rsp
+  out=$(timeout 20 dotnet "$BUFFERLESS_DLL" proxy @proxy.rsp --check 2>&1); rc=$?
+  [ $rc -eq 0 ] && grep -q "^  listen   127.0.0.1:$port$" <<<"$out" || { echo "exit $rc: $out"; return 1; }
+  dotnet "$BUFFERLESS_DLL" proxy @proxy.rsp > json.log 2>&1 &
+  local pid=$!
+  wait_port "$port" 30 && curl_sha "$port" /1k "$SHA_1K"; rc=$?
+  sleep 0.3; kill $pid; wait $pid 2>/dev/null
+  [ $rc -eq 0 ] || { cat json.log; return 1; }
+  python3 - json.log <<'PY'
+import json, sys
+lines = [l for l in open(sys.argv[1]) if l.strip()]
+objs = [json.loads(l) for l in lines]          # every line is one JSON object
+conn = [o for o in objs if o.get("Category") == "Bufferless.Proxy" and o.get("EventId") == 1]
+assert len(conn) == 2, f"{len(conn)} connection lines in {len(objs)}"  # wait_port's probe, then curl
+conn = [o for o in conn if o["State"].get("Sni") == "localhost"]
+assert len(conn) == 1, f"{len(conn)} TLS connection lines"
+st = conn[0]["State"]
+assert st["Sni"] == "localhost" and st["Version"] == "TLSv1.3" and st["Suite"].startswith("TLS_"), st
+assert int(st["BytesOut"]) > 1024 and int(st["BytesIn"]) > 0 and st["End"], st
+assert any(o.get("Category") == "Bufferless.Counters" for o in objs), "no counters object at exit"
+print(f"{len(objs)} JSON lines, connection: {st['Client']} {st['Version']} {st['Suite']} out={st['BytesOut']} end={st['End']}")
+PY
+}
+check "a response file (@FILE) as the configuration; --log-format json: one object per line, connection fields as properties" response_file
+
 # --- start-up warm-up and counters --------------------------------------------------------------------------------------
 # At start each proxy runs a full and a resumed handshake in memory against its own certificate (a libssl client
 # through SslStream), so the resumed count also shows a libssl client resuming with our ticket.

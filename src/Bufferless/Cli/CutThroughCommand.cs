@@ -37,9 +37,10 @@ internal static class CutThroughCommand
         };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "Trace, Debug, Information, Warning, Error, None.", DefaultValueFactory = _ => LogLevel.Information };
         var metrics = MetricsEndpoint.CreateOption();
+        var logFormat = Logging.CreateFormatOption();
         var cmd = new Command("cut-through", "Run the cut-through packet engine (TLS terminated packet by packet) on a TUN device. Needs CAP_NET_ADMIN.")
         {
-            tun, cert, key, mode, tlsPort, plainPort, maxFlows, offload, metrics, logLevel,
+            tun, cert, key, mode, tlsPort, plainPort, maxFlows, offload, metrics, logLevel, logFormat,
         };
         cmd.SetAction(p =>
         {
@@ -53,7 +54,7 @@ internal static class CutThroughCommand
                 PlainPort = p.GetValue(plainPort),
                 MaxFlows = Math.Max(16, p.GetValue(maxFlows)),
             };
-            return Run(p.GetValue(tun)!, options, p.GetValue(offload), p.GetValue(logLevel), p.GetValue(metrics));
+            return Run(p.GetValue(tun)!, options, p.GetValue(offload), p.GetValue(logLevel), p.GetValue(logFormat), p.GetValue(metrics));
         });
         return cmd;
     }
@@ -61,9 +62,9 @@ internal static class CutThroughCommand
     /// <summary>Handshakes since the last trim that make an idle moment worth a full collection.</summary>
     private const int TrimAfterHandshakes = 256;
 
-    private static int Run(string tunName, CutThroughOptions options, TunOffload offload, LogLevel level, string? metricsAddress)
+    private static int Run(string tunName, CutThroughOptions options, TunOffload offload, LogLevel level, LogFormat logFormat, string? metricsAddress)
     {
-        using var loggers = Logging.Create(level);
+        using var loggers = Logging.Create(level, logFormat);
         var log = loggers.CreateLogger("cut-through");
         // TUNSETIFF would create a missing device, one with no address and no routes: the engine would wait forever
         // for packets that cannot come. A mistyped name gets a clear error instead.

@@ -30,7 +30,7 @@ internal static class DemoCommand
                 Console.WriteLine("try:");
                 Console.WriteLine($"  curl --cacert {certPath} https://localhost:{ep.Port}/");
                 Console.WriteLine("stop with Ctrl+C");
-            }, common.GetMetrics(parse)).ConfigureAwait(false);
+            }, common.GetMetrics(parse), common.GetLogFormat(parse)).ConfigureAwait(false);
             stopBackend.Cancel();
             await backendTask.ConfigureAwait(false);
             return rc;

@@ -49,7 +49,7 @@ internal static class ProxyCommand
             var options = common.Build(parse, listenEps, backendEps);
             if (parse.GetValue(check))
                 return Check(options, loader, common.GetMetrics(parse));
-            return await RunAsync(options, loader, common.GetLogLevel(parse), onStarted: null, common.GetMetrics(parse)).ConfigureAwait(false);
+            return await RunAsync(options, loader, common.GetLogLevel(parse), onStarted: null, common.GetMetrics(parse), common.GetLogFormat(parse)).ConfigureAwait(false);
         });
         return cmd;
     }
@@ -132,11 +132,11 @@ internal static class ProxyCommand
     }
 
     internal static async Task<int> RunAsync(ProxyOptions options, TlsConfigLoader tls, LogLevel level, Action<ProxyServer>? onStarted,
-        string? metricsAddress = null)
+        string? metricsAddress = null, LogFormat logFormat = LogFormat.Text)
     {
         if (!tls.TryLoad(out var config, out string error))
             return Fail(error);
-        using var loggers = Logging.Create(level);
+        using var loggers = Logging.Create(level, logFormat);
         var log = loggers.CreateLogger("Bufferless");
         var server = new ProxyServer(options, config!, loggers);
         foreach (string warning in CertificateExpiry.Warnings(config!.Certificates, DateTimeOffset.UtcNow))
@@ -214,6 +214,7 @@ internal sealed class CommonProxyOptions
         DefaultValueFactory = _ => 2,
     };
     private readonly Option<string?> _metrics = MetricsEndpoint.CreateOption();
+    private readonly Option<LogFormat> _logFormat = Logging.CreateFormatOption();
     private readonly Option<Microsoft.Extensions.Logging.LogLevel> _logLevel = new("--log-level") { Description = "Trace, Debug, Information (one line per connection), Warning, Error, None.", DefaultValueFactory = _ => Microsoft.Extensions.Logging.LogLevel.Information };
 
     public void AddTo(Command cmd)
@@ -229,11 +230,14 @@ internal sealed class CommonProxyOptions
         cmd.Options.Add(_warmup);
         cmd.Options.Add(_metrics);
         cmd.Options.Add(_logLevel);
+        cmd.Options.Add(_logFormat);
     }
 
     public LogLevel GetLogLevel(ParseResult parse) => parse.GetValue(_logLevel);
 
     public string? GetMetrics(ParseResult parse) => parse.GetValue(_metrics);
+
+    public LogFormat GetLogFormat(ParseResult parse) => parse.GetValue(_logFormat);
 
     public ProxyOptions Build(ParseResult parse, IReadOnlyList<IPEndPoint> listen, IReadOnlyList<EndPoint> backends) => new()
     {
