@@ -102,7 +102,8 @@ public sealed class TlsTicketKeys : IDisposable
                     throw new ArgumentException($"ticket key file {path}: a line is not base64", nameof(path));
                 }
                 if (key.Length != KeyMaterialLength)
-                    throw new ArgumentException($"ticket key file {path}: each key must be {KeyMaterialLength} bytes (got {key.Length})", nameof(path));
+                    throw new ArgumentException($"ticket key file {path}: each key must be {KeyMaterialLength} bytes (got {key.Length}); "
+                        + "a base64 key must be on one line, e.g. from `openssl rand 80 | openssl base64 -A`", nameof(path));
                 material.AddRange(key);
                 CryptographicOperations.ZeroMemory(key);
             }

@@ -85,6 +85,10 @@ internal static class ProxyCommand
         _ => "RSA",
     };
 
+    /// <summary>An exception's message for an operator: without the " (Parameter 'keyPem')" an ArgumentException appends.</summary>
+    internal static string Reason(Exception e) =>
+        e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "") : e.Message;
+
     internal static int Fail(string message)
     {
         Console.Error.WriteLine("bufferless: " + message);
@@ -124,9 +128,7 @@ internal static class ProxyCommand
         }
         catch (Exception e) when (e is CryptographicException or ArgumentException or NotSupportedException)
         {
-            // An ArgumentException's message ends with " (Parameter 'keyPem')": not for an operator's eyes.
-            string reason = e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "") : e.Message;
-            error = $"bad certificate or key ({certFile.Name}, {keyFile.Name}): {reason}";
+            error = $"bad certificate or key ({certFile.Name}, {keyFile.Name}): {Reason(e)}";
         }
         return false;
     }

@@ -102,7 +102,7 @@ internal sealed class TlsConfigLoader
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
             {
-                error = $"cannot load ticket keys: {e.Message}";
+                error = $"cannot load ticket keys: {ProxyCommand.Reason(e)}";
                 return false;
             }
         }

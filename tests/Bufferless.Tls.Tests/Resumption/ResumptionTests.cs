@@ -101,6 +101,28 @@ public class ResumptionTests
     }
 
     [Fact]
+    public void TicketKeys_Base64WrappedOverTwoLines_RefusedWithHowToWriteIt()
+    {
+        string path = Path.GetTempFileName();
+        try
+        {
+            // `openssl rand -base64 80` wraps at 64 characters: two lines of 48 and 32 bytes.
+            string b64 = Convert.ToBase64String(Enumerable.Range(0, 80).Select(i => (byte)i).ToArray());
+            File.WriteAllText(path, b64[..64] + "\n" + b64[64..] + "\n");
+            var e = Assert.Throws<ArgumentException>(() => TlsTicketKeys.LoadFile(path, Start));
+            Assert.Contains("each key must be 80 bytes (got 48)", e.Message);
+            Assert.Contains("openssl base64 -A", e.Message);
+            File.WriteAllText(path, b64 + "\n");
+            using var keys = TlsTicketKeys.LoadFile(path, Start);
+            Assert.Equal(1, keys.KeyCount);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void TicketKeys_BinaryFile80BytesPerKey_Loads()
     {
         string path = Path.GetTempFileName();
