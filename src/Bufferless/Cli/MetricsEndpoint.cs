@@ -129,16 +129,20 @@ internal sealed class MetricsEndpoint : IDisposable
         var published = new HashSet<string>(StringComparer.Ordinal);
         Registry.AddBeforeCollectCallback(() =>
         {
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var (subject, notAfter) in current())
+            // Two scrapers at once run this twice at once: one at a time keeps the set of published series whole.
+            lock (published)
             {
-                if (seen.Add(subject))
-                    gauge.WithLabels(subject).Set(notAfter.ToUnixTimeSeconds());
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var (subject, notAfter) in current())
+                {
+                    if (seen.Add(subject))
+                        gauge.WithLabels(subject).Set(notAfter.ToUnixTimeSeconds());
+                }
+                foreach (string gone in published.Where(s => !seen.Contains(s)).ToList())
+                    gauge.RemoveLabelled(gone);
+                published.Clear();
+                published.UnionWith(seen);
             }
-            foreach (string gone in published.Where(s => !seen.Contains(s)).ToList())
-                gauge.RemoveLabelled(gone);
-            published.Clear();
-            published.UnionWith(seen);
         });
     }
 
