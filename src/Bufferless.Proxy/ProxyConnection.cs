@@ -341,9 +341,13 @@ internal sealed class ProxyConnection
     {
         var pool = _server.Backends;
         uint start = pool.NextStart();
-        for (int attempt = 0; attempt < pool.Count; attempt++)
+        ulong down = pool.DownMask(start);
+        for (int attempt = 0; attempt < 2 * pool.Count; attempt++)
         {
-            EndPoint target = pool.Pick(start, attempt);
+            // The backends that are up first, then the ones marked down after a failed connect (see BackendPool).
+            if (!pool.TryPick(start, attempt, down, out int index))
+                continue;
+            EndPoint target = pool[index];
             var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             // When bytes go out right after the connect (the request that made us connect, or a PROXY header), the
             // handshake's last ACK rides on them instead of leaving alone. Not for an early connect to a server that
@@ -358,6 +362,8 @@ internal sealed class ProxyConnection
                     await SendAllAsync(socket, BuildProxyHeader()).ConfigureAwait(false);
                 _backend = socket;
                 _backendEndPoint = target;
+                if (pool.MarkUp(index))
+                    _server.Log.BackendUp(target);
                 if (Volatile.Read(ref _aborted) != 0)
                     socket.Dispose();
                 return true;
@@ -366,7 +372,11 @@ internal sealed class ProxyConnection
             {
                 socket.Dispose();
                 _server.Stats.BackendConnectFailures.Increment();
-                _server.Log.BackendConnectFailed(target, e is OperationCanceledException ? "timeout" : e.Message);
+                string reason = e is OperationCanceledException ? "timeout" : e.Message;
+                if (pool.MarkDown(index))
+                    _server.Log.BackendDown(target, reason, pool.FailTimeout.TotalSeconds);
+                else
+                    _server.Log.BackendConnectFailed(target, reason);
             }
         }
         // No backend: tell the client cleanly rather than leaving it waiting.

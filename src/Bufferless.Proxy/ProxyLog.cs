@@ -23,6 +23,12 @@ internal sealed partial class ProxyLog(ILogger logger)
     [LoggerMessage(3, LogLevel.Warning, "backend {Backend} connect failed: {Reason}")]
     public partial void BackendConnectFailed(EndPoint backend, string reason);
 
+    [LoggerMessage(7, LogLevel.Warning, "backend {Backend} connect failed: {Reason}; passed over for {Seconds} s")]
+    public partial void BackendDown(EndPoint backend, string reason, double seconds);
+
+    [LoggerMessage(8, LogLevel.Information, "backend {Backend} connects again")]
+    public partial void BackendUp(EndPoint backend);
+
     [LoggerMessage(4, LogLevel.Warning, "accept failed: {Reason}")]
     public partial void AcceptFailed(string reason);
 

@@ -17,6 +17,12 @@ public sealed class ProxyOptions
     /// <summary>Per backend attempt; the next backend is tried on failure.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// A backend whose connect failed is tried only after the others for this long (nginx's fail_timeout); zero: plain
+    /// round robin, every backend in turn.
+    /// </summary>
+    public TimeSpan BackendFailTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>On SIGTERM: how long established connections may run before they are cut.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

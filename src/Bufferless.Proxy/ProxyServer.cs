@@ -22,7 +22,7 @@ public sealed class ProxyServer
     {
         Options = options;
         _tlsConfig = tlsConfig;
-        Backends = new BackendPool(options.Backends);
+        Backends = new BackendPool(options.Backends, options.BackendFailTimeout);
         Log = new ProxyLog(loggerFactory.CreateLogger("Bufferless.Proxy"));
         _slots = new SemaphoreSlim(options.MaxConnections, options.MaxConnections);
     }
@@ -38,6 +38,9 @@ public sealed class ProxyServer
 
     /// <summary>New connections use the new configuration; established ones keep theirs (reload).</summary>
     public void UpdateTlsConfig(TlsServerConfig config) => _tlsConfig = config;
+
+    /// <summary>Each backend and whether it is tried first (false: a connect failed within the fail timeout).</summary>
+    public IEnumerable<(EndPoint Backend, bool Up)> BackendStates => Enumerable.Range(0, Backends.Count).Select(i => (Backends[i], !Backends.IsDown(i)));
 
     /// <summary>The configuration new connections get (the latest one given to <see cref="UpdateTlsConfig"/>).</summary>
     public TlsServerConfig TlsConfig => _tlsConfig;

@@ -144,6 +144,29 @@ public class ProxyServerTests
         Assert.True(proxy.Server.Stats.BackendConnectFailures.Value >= 1);
     }
 
+    [Theory]
+    [InlineData(10.0, 1)]  // the dead backend is passed over after its first failure
+    [InlineData(0.0, 4)]   // without the fail timeout, every other connection tries it (8 connections, round robin)
+    public async Task Proxy_DeadBackend_PassedOverForTheFailTimeout(double failTimeoutSeconds, int expectedFailures)
+    {
+        await using var backend = TestBackend.Echo();
+        await using var proxy = new ProxyHarness([StreamExtensions.DeadEndPoint(), backend.EndPoint], o => new ProxyOptions
+        {
+            Listen = o.Listen, Backends = o.Backends, BackendFailTimeout = TimeSpan.FromSeconds(failTimeoutSeconds),
+        });
+        for (int i = 0; i < 8; i++)
+        {
+            await using SslStream ssl = await proxy.ConnectAsync(Timeout());
+            await ssl.WriteAsync("ping"u8.ToArray(), Timeout());
+            byte[] back = new byte[4];
+            await ssl.ReadExactlyAsync(back, Timeout());
+            Assert.Equal("ping"u8.ToArray(), back);
+        }
+        Assert.Equal(expectedFailures, proxy.Server.Stats.BackendConnectFailures.Value);
+        Assert.Equal(failTimeoutSeconds > 0, proxy.Server.BackendStates.Any(b => !b.Up));
+        Assert.Equal(8, backend.Accepted);
+    }
+
     [Fact]
     public async Task Proxy_NoBackendReachable_ClientGetsCleanEnd()
     {

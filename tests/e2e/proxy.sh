@@ -211,6 +211,7 @@ metrics() {
   local expiry want; expiry=$(grep '^bufferless_certificate_expiry_timestamp_seconds{' <<<"$m")
   want=$(date -u -d "$(openssl x509 -in p384.crt -noout -enddate | cut -d= -f2)" +%s)
   [ "$(wc -l <<<"$expiry")" -eq 1 ] && [ "${expiry##* }" = "$want" ] || { echo "expiry series: $expiry (want $want)"; return 1; }
+  grep -q "^bufferless_proxy_backend_up{backend=\"127.0.0.1:$NGINX_PORT\"} 1$" <<<"$m" || { echo "backend not listed as up"; return 1; }
   grep -q '^process_cpu_seconds_total ' <<<"$m" && grep -q '^bufferless_build_info{version=' <<<"$m" \
     || { echo "no process or build metrics"; return 1; }
 }

@@ -106,6 +106,8 @@ internal static class ProxyCommand
         m.Counter("bufferless_proxy_resumed_total", "Connections whose handshake resumed a session (counted when they end).", () => s.Resumed.Value);
         m.Counter("bufferless_proxy_tls_failures_total", "Connections ended by a TLS error (an alert sent or received, a bad record).", () => s.TlsFailures.Value);
         m.Counter("bufferless_proxy_backend_connect_failures_total", "Backend connections that could not be made.", () => s.BackendConnectFailures.Value);
+        m.Gauge("bufferless_proxy_backend_up", "1 when the backend is tried first, 0 while it is passed over after a failed connect (--backend-fail-timeout).", "backend",
+            () => server.BackendStates.Select(b => (b.Backend.ToString()!, b.Up ? 1.0 : 0.0)));
         m.Counter("bufferless_proxy_client_received_bytes_total", "TLS bytes received from clients (counted when a connection ends).", () => s.BytesFromClients.Value);
         m.Counter("bufferless_proxy_client_sent_bytes_total", "TLS bytes sent to clients (counted when a connection ends).", () => s.BytesToClients.Value);
         m.Counter("bufferless_reloads_total", "SIGHUP reloads that took effect.", reloads);
@@ -203,6 +205,11 @@ internal sealed class CommonProxyOptions
     private readonly Option<double> _handshakeTimeout = new("--handshake-timeout") { Description = "Seconds from accept to a finished handshake.", DefaultValueFactory = _ => 10 };
     private readonly Option<double> _idleTimeout = new("--idle-timeout") { Description = "Seconds without traffic before a connection is closed.", DefaultValueFactory = _ => 300 };
     private readonly Option<double> _connectTimeout = new("--connect-timeout") { Description = "Seconds per backend connect attempt.", DefaultValueFactory = _ => 5 };
+    private readonly Option<double> _backendFailTimeout = new("--backend-fail-timeout")
+    {
+        Description = "Seconds a backend whose connect failed is tried only after the others (like nginx's fail_timeout); 0: every backend in turn.",
+        DefaultValueFactory = _ => 10,
+    };
     private readonly Option<double> _drainTimeout = new("--drain-timeout") { Description = "Seconds to let connections finish on SIGTERM.", DefaultValueFactory = _ => 30 };
     private readonly Option<int> _maxConnections = new("--max-connections") { Description = "Concurrent client connections; above it accepting pauses.", DefaultValueFactory = _ => 10_000 };
     private readonly Option<bool> _connectEarly = new("--connect-early") { Description = "Connect to the backend when the handshake completes (for server-speaks-first protocols) instead of on the first request byte." };
@@ -224,6 +231,7 @@ internal sealed class CommonProxyOptions
         cmd.Options.Add(_handshakeTimeout);
         cmd.Options.Add(_idleTimeout);
         cmd.Options.Add(_connectTimeout);
+        cmd.Options.Add(_backendFailTimeout);
         cmd.Options.Add(_drainTimeout);
         cmd.Options.Add(_maxConnections);
         cmd.Options.Add(_connectEarly);
@@ -248,6 +256,7 @@ internal sealed class CommonProxyOptions
         HandshakeTimeout = TimeSpan.FromSeconds(parse.GetValue(_handshakeTimeout)),
         IdleTimeout = TimeSpan.FromSeconds(parse.GetValue(_idleTimeout)),
         ConnectTimeout = TimeSpan.FromSeconds(parse.GetValue(_connectTimeout)),
+        BackendFailTimeout = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(_backendFailTimeout))),
         DrainTimeout = TimeSpan.FromSeconds(parse.GetValue(_drainTimeout)),
         MaxConnections = Math.Max(1, parse.GetValue(_maxConnections)),
         ConnectBackendEarly = parse.GetValue(_connectEarly),
