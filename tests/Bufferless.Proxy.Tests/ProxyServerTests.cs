@@ -134,13 +134,7 @@ public class ProxyServerTests
         await using var backend = TestBackend.Echo();
         await using var proxy = new ProxyHarness([StreamExtensions.DeadEndPoint(), backend.EndPoint]);
         for (int i = 0; i < 4; i++)
-        {
-            await using SslStream ssl = await proxy.ConnectAsync(Timeout());
-            await ssl.WriteAsync("ping"u8.ToArray(), Timeout());
-            byte[] back = new byte[4];
-            await ssl.ReadExactlyAsync(back, Timeout());
-            Assert.Equal("ping"u8.ToArray(), back);
-        }
+            await PingThroughAsync(proxy);
         Assert.True(proxy.Server.Stats.BackendConnectFailures.Value >= 1);
     }
 
@@ -155,16 +149,20 @@ public class ProxyServerTests
             Listen = o.Listen, Backends = o.Backends, BackendFailTimeout = TimeSpan.FromSeconds(failTimeoutSeconds),
         });
         for (int i = 0; i < 8; i++)
-        {
-            await using SslStream ssl = await proxy.ConnectAsync(Timeout());
-            await ssl.WriteAsync("ping"u8.ToArray(), Timeout());
-            byte[] back = new byte[4];
-            await ssl.ReadExactlyAsync(back, Timeout());
-            Assert.Equal("ping"u8.ToArray(), back);
-        }
+            await PingThroughAsync(proxy);
         Assert.Equal(expectedFailures, proxy.Server.Stats.BackendConnectFailures.Value);
         Assert.Equal(failTimeoutSeconds > 0, proxy.Server.BackendStates.Any(b => !b.Up));
         Assert.Equal(8, backend.Accepted);
+    }
+
+    /// <summary>One TLS connection through the proxy to an echo backend: "ping" there and back.</summary>
+    private static async Task PingThroughAsync(ProxyHarness proxy)
+    {
+        await using SslStream ssl = await proxy.ConnectAsync(Timeout());
+        await ssl.WriteAsync("ping"u8.ToArray(), Timeout());
+        byte[] back = new byte[4];
+        await ssl.ReadExactlyAsync(back, Timeout());
+        Assert.Equal("ping"u8.ToArray(), back);
     }
 
     [Fact]
