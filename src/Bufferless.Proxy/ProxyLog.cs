@@ -29,6 +29,9 @@ internal sealed partial class ProxyLog(ILogger logger)
     [LoggerMessage(8, LogLevel.Information, "backend {Backend} connects again")]
     public partial void BackendUp(EndPoint backend);
 
+    [LoggerMessage(9, LogLevel.Warning, "client {Client} is at --max-connections-per-client ({Limit}): reset; {Refused} refused so since the last such line")]
+    public partial void RefusedOverClientLimit(EndPoint? client, int limit, long refused);
+
     [LoggerMessage(4, LogLevel.Warning, "accept failed: {Reason}")]
     public partial void AcceptFailed(string reason);
 

@@ -31,6 +31,9 @@ public sealed class ProxyOptions
 
     public int ListenBacklog { get; init; } = 4096;
 
+    /// <summary>Open connections allowed from one client address (0: no limit); above it a new one is reset at once.</summary>
+    public int MaxConnectionsPerClient { get; init; }
+
     /// <summary>
     /// Connect to a backend as soon as the handshake completes, for protocols where the server speaks first
     /// (SMTP, IMAP...). Off by default: the backend is connected on the client's first byte of application data.

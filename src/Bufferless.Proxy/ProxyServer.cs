@@ -14,6 +14,8 @@ namespace Bufferless.Proxy;
 public sealed class ProxyServer
 {
     private readonly ConcurrentDictionary<ProxyConnection, byte> _active = new();
+    private readonly ClientLimiter? _perClient;
+    private long _refusedLogAt = long.MinValue, _refusedSinceLog;
     private readonly SemaphoreSlim _slots;
     private readonly List<Socket> _listeners = [];
     private volatile TlsServerConfig _tlsConfig;
@@ -23,6 +25,7 @@ public sealed class ProxyServer
         Options = options;
         _tlsConfig = tlsConfig;
         Backends = new BackendPool(options.Backends, options.BackendFailTimeout);
+        _perClient = options.MaxConnectionsPerClient > 0 ? new ClientLimiter(options.MaxConnectionsPerClient) : null;
         Log = new ProxyLog(loggerFactory.CreateLogger("Bufferless.Proxy"));
         _slots = new SemaphoreSlim(options.MaxConnections, options.MaxConnections);
     }
@@ -123,6 +126,11 @@ public sealed class ProxyServer
                 await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
                 continue;
             }
+            if (_perClient is not null && !_perClient.TryEnter(((IPEndPoint)client.RemoteEndPoint!).Address))
+            {
+                RefuseOverClientLimit(client);
+                continue;
+            }
             // Our records leave in whole writes; Nagle would only hold the last part of a flight. On Linux the socket
             // has TCP_NODELAY from the listener already.
             if (!OperatingSystem.IsLinux())
@@ -131,6 +139,33 @@ public sealed class ProxyServer
             _active.TryAdd(connection, 0);
             Stats.Accepted.Increment();
             _ = connection.RunAsync();
+        }
+    }
+
+    /// <summary>
+    /// A connection over --max-connections-per-client: reset at once (no handshake, no backend), counted, and logged
+    /// at most once a second with how many were refused since, so a flood cannot flood the log too.
+    /// </summary>
+    private void RefuseOverClientLimit(Socket client)
+    {
+        Stats.RefusedPerClient.Increment();
+        var from = client.RemoteEndPoint;
+        try
+        {
+            client.LingerState = new LingerOption(true, 0);
+        }
+        catch (SocketException)
+        {
+        }
+        client.Dispose();
+        _slots.Release();
+        long refused = Interlocked.Increment(ref _refusedSinceLog);
+        long now = Environment.TickCount64;
+        long last = Interlocked.Read(ref _refusedLogAt);
+        if (now - last >= 1000 && Interlocked.CompareExchange(ref _refusedLogAt, now, last) == last)
+        {
+            Interlocked.Add(ref _refusedSinceLog, -refused);
+            Log.RefusedOverClientLimit(from, _perClient!.Limit, refused);
         }
     }
 
@@ -174,7 +209,11 @@ public sealed class ProxyServer
     internal void OnConnectionEnded(ProxyConnection connection, in ConnectionSummary summary)
     {
         if (_active.TryRemove(connection, out _))
+        {
             _slots.Release();
+            if (_perClient is not null && connection.RemoteEndPoint is IPEndPoint client)
+                _perClient.Exit(client.Address);
+        }
         if (summary.Resumed)
             Stats.Resumed.Increment();
         Stats.BytesFromClients.Add(summary.BytesFromClient);
@@ -191,13 +230,14 @@ public sealed class ProxyStats
     public Counter Resumed { get; } = new();
     public Counter TlsFailures { get; } = new();
     public Counter BackendConnectFailures { get; } = new();
+    public Counter RefusedPerClient { get; } = new();
     public Counter BytesFromClients { get; } = new();
     public Counter BytesToClients { get; } = new();
 
     /// <summary>One line for the log (SIGUSR1 and exit): the counters, then the runtime's allocation and collections.</summary>
     public override string ToString() =>
         $"accepted={Accepted.Value} handshakes={Handshakes.Value} resumed={Resumed.Value} tls_failures={TlsFailures.Value} " +
-        $"backend_connect_failures={BackendConnectFailures.Value} bytes_from_clients={BytesFromClients.Value} " +
+        $"backend_connect_failures={BackendConnectFailures.Value} refused_per_client={RefusedPerClient.Value} bytes_from_clients={BytesFromClients.Value} " +
         $"bytes_to_clients={BytesToClients.Value} allocated={GC.GetTotalAllocatedBytes()} " +
         $"gc={GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} gc_pause_ms={GC.GetTotalPauseDuration().TotalMilliseconds:F1} " +
         $"heap={GC.GetTotalMemory(false)}";

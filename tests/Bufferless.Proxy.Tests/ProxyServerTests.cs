@@ -166,6 +166,52 @@ public class ProxyServerTests
     }
 
     [Fact]
+    public async Task Proxy_MaxConnectionsPerClient_ThirdResetAtOnce_SlotComesBackWhenOneCloses()
+    {
+        await using var backend = TestBackend.Echo();
+        await using var proxy = new ProxyHarness([backend.EndPoint], o => new ProxyOptions
+        {
+            Listen = o.Listen, Backends = o.Backends, MaxConnectionsPerClient = 2,
+        });
+        SslStream first = await proxy.ConnectAsync(Timeout());
+        await using SslStream second = await proxy.ConnectAsync(Timeout());
+        // The third from the same address gets no handshake: the TLS client sees the connection reset or closed.
+        await Assert.ThrowsAnyAsync<Exception>(async () => { await using var third = await proxy.ConnectAsync(Timeout()); });
+        Assert.Equal(1, proxy.Server.Stats.RefusedPerClient.Value);
+        // The two held ones still work.
+        await second.WriteAsync("ping"u8.ToArray(), Timeout());
+        byte[] back = new byte[4];
+        await second.ReadExactlyAsync(back, Timeout());
+        Assert.Equal("ping"u8.ToArray(), back);
+        // One closes: its slot comes back (the end is counted when the proxy sees it, so wait for that).
+        await first.DisposeAsync();
+        for (int i = 0; i < 100 && proxy.Server.ActiveConnections > 1; i++)
+            await Task.Delay(20);
+        await PingThroughAsync(proxy);
+        Assert.Equal(1, proxy.Server.Stats.RefusedPerClient.Value);
+    }
+
+    [Fact]
+    public void ClientLimiter_CountsPerAddress_MappedIPv4IsIPv4_EntriesGoWhenClosed()
+    {
+        var limiter = new ClientLimiter(2);
+        var a = System.Net.IPAddress.Parse("198.18.1.2");
+        var mapped = System.Net.IPAddress.Parse("::ffff:198.18.1.2");
+        var b = System.Net.IPAddress.Parse("2001:2::5");
+        Assert.True(limiter.TryEnter(a));
+        Assert.True(limiter.TryEnter(mapped));
+        Assert.False(limiter.TryEnter(a));         // the mapped one counted for a
+        Assert.True(limiter.TryEnter(b));
+        Assert.Equal(2, limiter.Addresses);
+        limiter.Exit(mapped);
+        Assert.True(limiter.TryEnter(a));
+        limiter.Exit(a); limiter.Exit(a); limiter.Exit(b);
+        Assert.Equal(0, limiter.Addresses);
+        limiter.Exit(b);                           // an extra exit changes nothing
+        Assert.Equal(0, limiter.Addresses);
+    }
+
+    [Fact]
     public async Task Proxy_NoBackendReachable_ClientGetsCleanEnd()
     {
         await using var proxy = new ProxyHarness([StreamExtensions.DeadEndPoint()]);

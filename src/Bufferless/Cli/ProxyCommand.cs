@@ -102,6 +102,7 @@ internal static class ProxyCommand
         m.Counter("bufferless_proxy_connections_accepted_total", "Client connections accepted.", () => s.Accepted.Value);
         m.Gauge("bufferless_proxy_connections_active", "Client connections open now.", () => server.ActiveConnections);
         m.Gauge("bufferless_proxy_connections_max", "The --max-connections limit; accepting pauses at it.", () => server.Options.MaxConnections);
+        m.Counter("bufferless_proxy_connections_refused_per_client_total", "Connections reset at accept because their client address was at --max-connections-per-client.", () => s.RefusedPerClient.Value);
         m.Counter("bufferless_proxy_handshakes_total", "TLS handshakes completed (full and resumed).", () => s.Handshakes.Value);
         m.Counter("bufferless_proxy_resumed_total", "Connections whose handshake resumed a session (counted when they end).", () => s.Resumed.Value);
         m.Counter("bufferless_proxy_tls_failures_total", "Connections ended by a TLS error (an alert sent or received, a bad record).", () => s.TlsFailures.Value);
@@ -212,6 +213,11 @@ internal sealed class CommonProxyOptions
     };
     private readonly Option<double> _drainTimeout = new("--drain-timeout") { Description = "Seconds to let connections finish on SIGTERM.", DefaultValueFactory = _ => 30 };
     private readonly Option<int> _maxConnections = new("--max-connections") { Description = "Concurrent client connections; above it accepting pauses.", DefaultValueFactory = _ => 10_000 };
+    private readonly Option<int> _maxPerClient = new("--max-connections-per-client")
+    {
+        Description = "Open connections allowed from one client address; above it a new one is reset at once (0: no limit). Mind clients behind one NAT.",
+        DefaultValueFactory = _ => 0,
+    };
     private readonly Option<bool> _connectEarly = new("--connect-early") { Description = "Connect to the backend when the handshake completes (for server-speaks-first protocols) instead of on the first request byte." };
     private readonly Option<string> _proxyProtocol = new("--proxy-protocol")
     {
@@ -234,6 +240,7 @@ internal sealed class CommonProxyOptions
         cmd.Options.Add(_backendFailTimeout);
         cmd.Options.Add(_drainTimeout);
         cmd.Options.Add(_maxConnections);
+        cmd.Options.Add(_maxPerClient);
         cmd.Options.Add(_connectEarly);
         _proxyProtocol.AcceptOnlyFromAmong("v1", "v2");
         cmd.Options.Add(_proxyProtocol);
@@ -259,6 +266,7 @@ internal sealed class CommonProxyOptions
         BackendFailTimeout = TimeSpan.FromSeconds(Math.Max(0, parse.GetValue(_backendFailTimeout))),
         DrainTimeout = TimeSpan.FromSeconds(parse.GetValue(_drainTimeout)),
         MaxConnections = Math.Max(1, parse.GetValue(_maxConnections)),
+        MaxConnectionsPerClient = Math.Max(0, parse.GetValue(_maxPerClient)),
         ConnectBackendEarly = parse.GetValue(_connectEarly),
         WarmupHandshakes = Math.Max(0, parse.GetValue(_warmup)),
         ProxyProtocol = parse.GetValue(_proxyProtocol) switch
