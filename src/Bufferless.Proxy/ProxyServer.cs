@@ -15,7 +15,7 @@ public sealed class ProxyServer
 {
     private readonly ConcurrentDictionary<ProxyConnection, byte> _active = new();
     private readonly ClientLimiter? _perClient;
-    private long _refusedLogAt = long.MinValue, _refusedSinceLog;
+    private long _refusedLogAt = long.MinValue / 4, _refusedSinceLog; // far enough back that the first refusal logs (no overflow)
     private readonly SemaphoreSlim _slots;
     private readonly List<Socket> _listeners = [];
     private volatile TlsServerConfig _tlsConfig;

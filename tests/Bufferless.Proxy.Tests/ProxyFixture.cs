@@ -4,7 +4,8 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Bufferless.Tls;
-using Microsoft.Extensions.Logging.Abstractions;
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
 
 namespace Bufferless.Proxy.Tests;
 
@@ -20,13 +21,16 @@ internal sealed class ProxyHarness : IAsyncDisposable
         var options = new ProxyOptions { Listen = [new IPEndPoint(IPAddress.Loopback, 0)], Backends = backends };
         if (tweak is not null)
             options = tweak(options);
-        Server = new ProxyServer(options, new TlsServerConfig { Certificates = [LoadCertificate()] }, NullLoggerFactory.Instance);
+        Server = new ProxyServer(options, new TlsServerConfig { Certificates = [LoadCertificate()] }, new LoggerFactory([Log]));
         Server.Bind();
         EndPoint = Server.BoundEndPoints[0];
         _run = Server.RunAsync(_stop.Token);
     }
 
     public ProxyServer Server { get; }
+
+    /// <summary>What the proxy logged (Information and above), one formatted message per entry.</summary>
+    public ListLogger Log { get; } = new();
     public IPEndPoint EndPoint { get; }
 
     public async Task<SslStream> ConnectAsync(CancellationToken ct = default)
@@ -134,4 +138,26 @@ internal static class StreamExtensions
         l.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return (IPEndPoint)l.LocalEndPoint!;
     }
+}
+
+/// <summary>A logger provider that keeps every message of Information and above, for tests to look at.</summary>
+internal sealed class ListLogger : ILoggerProvider, ILogger
+{
+    private readonly ConcurrentQueue<string> _messages = new();
+
+    public IReadOnlyList<string> Messages => [.. _messages];
+
+    public ILogger CreateLogger(string categoryName) => this;
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (IsEnabled(logLevel))
+            _messages.Enqueue(formatter(state, exception));
+    }
+
+    public void Dispose() { }
 }

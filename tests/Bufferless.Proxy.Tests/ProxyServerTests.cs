@@ -151,6 +151,9 @@ public class ProxyServerTests
         for (int i = 0; i < 8; i++)
             await PingThroughAsync(proxy);
         Assert.Equal(expectedFailures, proxy.Server.Stats.BackendConnectFailures.Value);
+        // Marked down once (and logged once); without the fail timeout each failure gets the plain line.
+        Assert.Equal(failTimeoutSeconds > 0 ? 1 : 0, proxy.Log.Messages.Count(m => m.Contains("passed over for 10 s", StringComparison.Ordinal)));
+        Assert.Equal(failTimeoutSeconds > 0 ? 0 : 4, proxy.Log.Messages.Count(m => m.StartsWith("backend ", StringComparison.Ordinal) && !m.Contains("passed over", StringComparison.Ordinal)));
         Assert.Equal(failTimeoutSeconds > 0, proxy.Server.BackendStates.Any(b => !b.Up));
         Assert.Equal(8, backend.Accepted);
     }
@@ -189,6 +192,8 @@ public class ProxyServerTests
             await Task.Delay(20);
         await PingThroughAsync(proxy);
         Assert.Equal(1, proxy.Server.Stats.RefusedPerClient.Value);
+        Assert.Single(proxy.Log.Messages, m => m.StartsWith("client 127.0.0.1:", StringComparison.Ordinal)
+            && m.EndsWith(" is at --max-connections-per-client (2): reset; 1 refused so since the last such line", StringComparison.Ordinal));
     }
 
     [Fact]
