@@ -2,8 +2,8 @@ using System.Net;
 
 namespace Bufferless.Proxy;
 
-/// <summary>Everything the socket full proxy needs; the CLI fills it from flags.</summary>
-public sealed class ProxyOptions
+/// <summary>Everything the socket full proxy needs; the CLI fills it from flags (a record: tests vary one setting with <c>with</c>).</summary>
+public sealed record ProxyOptions
 {
     public required IReadOnlyList<IPEndPoint> Listen { get; init; }
     public required IReadOnlyList<EndPoint> Backends { get; init; }

@@ -81,10 +81,7 @@ public class ProxyProtocolTests
                 total += await s.ReadAsync(buf.AsMemory(total), ct);
             received.TrySetResult(Encoding.ASCII.GetString(buf, 0, total));
         });
-        await using var proxy = new ProxyHarness([backend.EndPoint], o => new ProxyOptions
-        {
-            Listen = o.Listen, Backends = o.Backends, ProxyProtocol = ProxyProtocolVersion.V1,
-        });
+        await using var proxy = new ProxyHarness([backend.EndPoint], o => o with { ProxyProtocol = ProxyProtocolVersion.V1 });
         await using SslStream ssl = await proxy.ConnectAsync();
         await ssl.WriteAsync("hello"u8.ToArray());
         string got = await received.Task.WaitAsync(TimeSpan.FromSeconds(20));

@@ -144,10 +144,8 @@ public class ProxyServerTests
     public async Task Proxy_DeadBackend_PassedOverForTheFailTimeout(double failTimeoutSeconds, int expectedFailures)
     {
         await using var backend = TestBackend.Echo();
-        await using var proxy = new ProxyHarness([StreamExtensions.DeadEndPoint(), backend.EndPoint], o => new ProxyOptions
-        {
-            Listen = o.Listen, Backends = o.Backends, BackendFailTimeout = TimeSpan.FromSeconds(failTimeoutSeconds),
-        });
+        await using var proxy = new ProxyHarness([StreamExtensions.DeadEndPoint(), backend.EndPoint],
+            o => o with { BackendFailTimeout = TimeSpan.FromSeconds(failTimeoutSeconds) });
         for (int i = 0; i < 8; i++)
             await PingThroughAsync(proxy);
         Assert.Equal(expectedFailures, proxy.Server.Stats.BackendConnectFailures.Value);
@@ -172,10 +170,7 @@ public class ProxyServerTests
     public async Task Proxy_MaxConnectionsPerClient_ThirdResetAtOnce_SlotComesBackWhenOneCloses()
     {
         await using var backend = TestBackend.Echo();
-        await using var proxy = new ProxyHarness([backend.EndPoint], o => new ProxyOptions
-        {
-            Listen = o.Listen, Backends = o.Backends, MaxConnectionsPerClient = 2,
-        });
+        await using var proxy = new ProxyHarness([backend.EndPoint], o => o with { MaxConnectionsPerClient = 2 });
         SslStream first = await proxy.ConnectAsync(Timeout());
         await using SslStream second = await proxy.ConnectAsync(Timeout());
         // The third from the same address gets no handshake: the TLS client sees the connection reset or closed.
@@ -265,10 +260,7 @@ public class ProxyServerTests
     [Fact]
     public async Task Proxy_SilentClient_ClosedAfterHandshakeTimeout()
     {
-        await using var proxy = new ProxyHarness([StreamExtensions.DeadEndPoint()], o => new ProxyOptions
-        {
-            Listen = o.Listen, Backends = o.Backends, HandshakeTimeout = TimeSpan.FromMilliseconds(300),
-        });
+        await using var proxy = new ProxyHarness([StreamExtensions.DeadEndPoint()], o => o with { HandshakeTimeout = TimeSpan.FromMilliseconds(300) });
         using var raw = new TcpClient();
         await raw.ConnectAsync(proxy.EndPoint, Timeout());
         // The sweep runs once a second: the connection must be cut (FIN or RST) well before the test's own deadline.
@@ -287,10 +279,7 @@ public class ProxyServerTests
     public async Task Proxy_IdleTimeout_ClosesEstablishedConnection()
     {
         await using var backend = TestBackend.Echo();
-        await using var proxy = new ProxyHarness([backend.EndPoint], o => new ProxyOptions
-        {
-            Listen = o.Listen, Backends = o.Backends, IdleTimeout = TimeSpan.FromMilliseconds(500),
-        });
+        await using var proxy = new ProxyHarness([backend.EndPoint], o => o with { IdleTimeout = TimeSpan.FromMilliseconds(500) });
         await using SslStream ssl = await proxy.ConnectAsync(Timeout());
         await ssl.WriteAsync("x"u8.ToArray(), Timeout());
         await ssl.ReadExactlyAsync(new byte[1], Timeout());
@@ -306,10 +295,7 @@ public class ProxyServerTests
     public async Task Proxy_MaxConnections_ExtraClientWaitsForAFreeSlot()
     {
         await using var backend = TestBackend.Echo();
-        await using var proxy = new ProxyHarness([backend.EndPoint], o => new ProxyOptions
-        {
-            Listen = o.Listen, Backends = o.Backends, MaxConnections = 2,
-        });
+        await using var proxy = new ProxyHarness([backend.EndPoint], o => o with { MaxConnections = 2 });
         SslStream first = await proxy.ConnectAsync(Timeout());
         await using SslStream second = await proxy.ConnectAsync(Timeout());
         var third = proxy.ConnectAsync(Timeout());
@@ -325,10 +311,7 @@ public class ProxyServerTests
     public async Task Proxy_Stop_DrainsOpenConnectionThenReturns()
     {
         await using var backend = TestBackend.Echo();
-        var proxy = new ProxyHarness([backend.EndPoint], o => new ProxyOptions
-        {
-            Listen = o.Listen, Backends = o.Backends, DrainTimeout = TimeSpan.FromSeconds(20),
-        });
+        var proxy = new ProxyHarness([backend.EndPoint], o => o with { DrainTimeout = TimeSpan.FromSeconds(20) });
         await using SslStream ssl = await proxy.ConnectAsync(Timeout());
         await ssl.WriteAsync("a"u8.ToArray(), Timeout());
         await ssl.ReadExactlyAsync(new byte[1], Timeout());

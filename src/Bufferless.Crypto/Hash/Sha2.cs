@@ -231,7 +231,7 @@ internal static unsafe class LowLevelSha2
     {
         if (Environment.GetEnvironmentVariable("BUFFERLESS_SHA2_EVP") == "1")
             return null; // for tests and A/B runs of the EVP path
-        if (!NativeLibrary.TryLoad("libcrypto.so.3", typeof(LowLevelSha2).Assembly, null, out IntPtr lib))
+        if (!NativeLibrary.TryLoad(LibCrypto.Lib, typeof(LowLevelSha2).Assembly, null, out IntPtr lib))
             return null;
         var t = new Table();
         if (!NativeLibrary.TryGetExport(lib, "SHA256_Init", out IntPtr a) || !NativeLibrary.TryGetExport(lib, "SHA256_Update", out IntPtr b)

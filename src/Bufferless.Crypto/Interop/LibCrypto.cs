@@ -10,7 +10,7 @@ namespace Bufferless.Crypto.Interop;
 /// </summary>
 internal static unsafe partial class LibCrypto
 {
-    private const string Lib = "libcrypto.so.3";
+    internal const string Lib = "libcrypto.so.3";
 
     // include/openssl/obj_mac.h
     internal const int NID_X25519 = 1034;
