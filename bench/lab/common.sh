@@ -36,8 +36,8 @@ proxy_pid() {
 
 # full_handshakes PORT SECONDS: new TLS connections with a full handshake and one request to 198.18.1.1:PORT for
 # SECONDS (hs_load.py, 4 processes); prints its summary line (conns=.. failed=..). The client runs on CLIENT_CPU
-# (default 0), as in the lab's own tests: let loose on both CPUs it also runs beside the terminator, which then idles
-# less and cost us ~13% less CPU per full handshake (311-322 against 343-380 µs, session 7), flattering the figure.
+# (default 0), as in the lab's own tests: let loose on both CPUs (CLIENT_CPU=0,1) it also runs beside the terminator,
+# which then idles less, and our CPU per full handshake read lower (docs/BENCHMARKS.md 0.1).
 full_handshakes() { ip netns exec bl-client timeout $(($2 + 10)) taskset -c "${CLIENT_CPU:-0}" python3 "$LAB/py/hs_load.py" 198.18.1.1 "$1" "$2" 4 /0b; }
 
 # resumed_connections PORT N: N h2load connections to 198.18.1.1:PORT, 16 at a time, each one request with
@@ -68,7 +68,6 @@ syscalls_per_conn() {
 
 # active_opens NETNS: TCP connections the namespace has opened so far (Tcp ActiveOpens in /proc/net/snmp).
 active_opens() { ip netns exec "$1" awk '/^Tcp:/ { n++; if (n == 2) print $6 }' /proc/net/snmp; }
-
 
 # profile_handshakes PIDS FILE_PREFIX LABEL_PREFIX: warms a terminator on 198.18.1.1:443 with full handshakes and
 # resumed connections, records perf for each (hs_load.py 6 s; h2load 8000 resumed), prints the share of its samples by

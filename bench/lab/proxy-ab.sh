@@ -9,8 +9,10 @@
 #   bench/lab/proxy-ab.sh haproxy B.dll [ROUNDS]   the lab's HAProxy as side A (started by its terminator.sh, ECDSA)
 #   AB_ENV_A / AB_ENV_B="NAME=VALUE ..."            extra environment for one side (same DLL twice: A/B of a setting)
 #   AB_TESTS="resumed full ka"                      the slices of a round and their order (default "resumed full"); ka:
-#                                                   keep-alive, wrk -t2 -c50 -d3s on /1k pinned to CPU 0 beside nginx, as
-#                                                   in the lab's ka test: requests/s and CPU per request
+#                                                   keep-alive, wrk -t2 -c50 -d3s on /1k, as in the lab's ka test:
+#                                                   requests/s, CPU and thread switches per request
+#   CLIENT_CPU=0                                    where the load clients run (default 0, beside nginx, as in the lab;
+#                                                   "0,1" lets them run beside the terminators too)
 # Prints one line per slice and the totals; appends them to bench/results/ab-<timestamp>.txt. Needs root and the lab's
 # apt packages (../shared/bench README). Every load is bounded in count and time; 198.18.0.0/15 only. Leaves the lab down.
 set -euo pipefail
@@ -38,13 +40,16 @@ start() { # start DLL PORT ENV LOG: prints the pid once the proxy answers
 cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
 resumed() { resumed_connections "$1" "$2" | awk '/^requests:/{print $8}'; }
 full() { full_handshakes "$1" 3 | sed -E 's/.*conns=([0-9]+) failed=([0-9]+).*/\1 \2/'; }
-# keepalive PORT: prints "REQUESTS ERRORS RATE" of a 3 s wrk run (errors: socket errors and non-2xx answers)
+# keepalive PORT: prints "REQUESTS ERRORS RATE" of a 3 s wrk run on CLIENT_CPU (errors: socket errors and non-2xx)
 keepalive() {
-  ip netns exec bl-client timeout 20 taskset -c 0 wrk -t2 -c50 -d3s "https://198.18.1.1:$1/1k" 2>&1 | awk '
+  ip netns exec bl-client timeout 20 taskset -c "${CLIENT_CPU:-0}" wrk -t2 -c50 -d3s "https://198.18.1.1:$1/1k" 2>&1 | awk '
     /requests in/ { n = $1 } /Requests\/sec:/ { r = $2 }
     /Socket errors/ { gsub(",", ""); e += $4 + $6 + $8 + $10 } /Non-2xx/ { e += $NF }
     END { printf "%d %d %s\n", n, e + 0, r }'
 }
+# switches PID: context switches (voluntary and not) of all the process's threads so far; each is a sleep and a
+# wake-up, and a wake-up of an idle CPU is an interrupt the waking CPU pays for
+switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/voluntary_ctxt_switches/ { s += $2 } END { printf "%.0f", s }'; }
 TESTS=${AB_TESTS:-resumed full}
 
 if [ "$A" = haproxy ]; then
@@ -58,8 +63,9 @@ for port in 443 8443; do full "$port" >/dev/null; resumed "$port" 4000 >/dev/nul
 case " $TESTS " in *" ka "*) for port in 443 8443; do keepalive "$port" >/dev/null; done ;; esac
 
 { echo "META date=$(date -u +%FT%TZ) commit=$(git -C "$ROOT" rev-parse --short HEAD) A=$A${AB_ENV_A:+ ($AB_ENV_A)} B=$B${AB_ENV_B:+ ($AB_ENV_B)} rounds=$ROUNDS pids=$PA/$PB"; } | tee "$OUT"
-declare -A ns conns rate
-for k in Ar Br Af Bf Ak Bk; do ns[$k]=0; conns[$k]=0; rate[$k]=""; done
+declare -A ns conns rate sw
+for k in Ar Br Af Bf Ak Bk; do ns[$k]=0; conns[$k]=0; rate[$k]=""; sw[$k]=0; done
+add() { ns[$1]=$(( ${ns[$1]} + $2 )); conns[$1]=$(( ${conns[$1]} + $3 )); } # add KEY CPU_NS COUNT
 for r in $(seq "$ROUNDS"); do
   line="round $r"
   order="A B"; [ $((r % 2)) = 0 ] && order="B A" # alternate, so a drift of the machine's speed favours neither
@@ -67,23 +73,24 @@ for r in $(seq "$ROUNDS"); do
     pid=$PA port=443; [ "$side" = B ] && { pid=$PB; port=8443; }
     line+=" | $side"
     for t in $TESTS; do
+      c0=$(cpu_ns "$pid")
       case $t in
         resumed)
-          c0=$(cpu_ns "$pid"); ok=$(resumed "$port" 2000); c1=$(cpu_ns "$pid")
+          ok=$(resumed "$port" 2000); c1=$(cpu_ns "$pid")
           [ "${ok:-0}" -gt 0 ] || { echo "resumed load against $side failed" >&2; exit 1; }
-          ns[${side}r]=$(( ${ns[${side}r]} + c1 - c0 )); conns[${side}r]=$(( ${conns[${side}r]} + ok ))
+          add "${side}r" $((c1 - c0)) "$ok"
           line+=" resumed $(( (c1 - c0) / ok / 1000 )) us" ;;
         full)
-          c0=$(cpu_ns "$pid"); read -r ok failed < <(full "$port"); c1=$(cpu_ns "$pid")
+          read -r ok failed < <(full "$port"); c1=$(cpu_ns "$pid")
           [ "${ok:-0}" -gt 0 ] && [ "${failed:-1}" = 0 ] || { echo "full-handshake load against $side failed" >&2; exit 1; }
-          ns[${side}f]=$(( ${ns[${side}f]} + c1 - c0 )); conns[${side}f]=$(( ${conns[${side}f]} + ok ))
+          add "${side}f" $((c1 - c0)) "$ok"
           line+=" full $(( (c1 - c0) / ok / 1000 )) us" ;;
         ka)
-          c0=$(cpu_ns "$pid"); read -r ok failed rps < <(keepalive "$port"); c1=$(cpu_ns "$pid")
+          s0=$(switches "$pid"); read -r ok failed rps < <(keepalive "$port"); c1=$(cpu_ns "$pid"); s1=$(switches "$pid")
           [ "${ok:-0}" -gt 0 ] && [ "${failed:-1}" = 0 ] || { echo "keep-alive load against $side failed" >&2; exit 1; }
-          ns[${side}k]=$(( ${ns[${side}k]} + c1 - c0 )); conns[${side}k]=$(( ${conns[${side}k]} + ok ))
+          add "${side}k" $((c1 - c0)) "$ok"; sw[${side}k]=$(( ${sw[${side}k]} + s1 - s0 ))
           rate[${side}k]+=" $rps"
-          line+=" ka $rps req/s $(( (c1 - c0) / ok )) ns/req" ;;
+          line+=" ka $rps req/s $(( (c1 - c0) / ok )) ns/req $(awk -v s=$((s1 - s0)) -v n="$ok" 'BEGIN {printf "%.3f", s / n}') switches/req" ;;
         *) echo "unknown test in AB_TESTS: $t" >&2; exit 2 ;;
       esac
     done
@@ -97,7 +104,9 @@ for t in $TESTS; do
   case $t in
     resumed) total+=" | resumed: A $(us Ar) us (${conns[Ar]} conns), B $(us Br) us (${conns[Br]})" ;;
     full) total+=" | full ECDSA: A $(us Af) us (${conns[Af]}), B $(us Bf) us (${conns[Bf]})" ;;
-    ka) total+=" | keep-alive: A median $(echo "${rate[Ak]}" | median) req/s, $(us Ak) us/req (${conns[Ak]} reqs), B median $(echo "${rate[Bk]}" | median) req/s, $(us Bk) us/req (${conns[Bk]})" ;;
+    ka) per() { awk -v s="${sw[$1]}" -v n="${conns[$1]}" 'BEGIN {printf "%.3f", s / n}'; }
+        total+=" | keep-alive: A median $(echo "${rate[Ak]}" | median) req/s, $(us Ak) us/req, $(per Ak) switches/req (${conns[Ak]} reqs),"
+        total+=" B median $(echo "${rate[Bk]}" | median) req/s, $(us Bk) us/req, $(per Bk) switches/req (${conns[Bk]})" ;;
   esac
 done
 echo "$total" | tee -a "$OUT"
